@@ -1,0 +1,8 @@
+"""spark-submit entry point for `recsys ingest` (same arguments): `spark-submit jobs/ingest.py --help`."""
+
+import sys
+
+from recsys.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["ingest", *sys.argv[1:]]))

@@ -1,0 +1,8 @@
+"""spark-submit entry point for `recsys pipeline` (same arguments): `spark-submit jobs/pipeline.py --help`."""
+
+import sys
+
+from recsys.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["pipeline", *sys.argv[1:]]))

@@ -1,0 +1,85 @@
+"""The ``recsys`` command: one sub-command per job, each also runnable as
+``spark-submit jobs/<job>.py``. Sub-command modules define ``add_arguments(parser)`` and
+``run(args, ctx) -> int``; they parse nothing else and hold no logic of their own."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from recsys.cli._context import JobContext
+from recsys.errors import RecsysError
+
+# sub-command -> (module under recsys.cli, one-line help); only the chosen one is imported.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ingest": ("ingest", "load MovieLens, a ratings file or synthetic data into Delta tables"),
+    "train-als": ("train_als", "tune, fit and evaluate Spark ALS; write factors and candidates"),
+    "train-content": ("train_content", "fit TF-IDF + LSH; write movie_neighbors, content scores"),
+    "similar": ("similar", "print the movies most similar to a title"),
+    "recommend": ("recommend", "blend models into per-user top-N with reasons"),
+    "evaluate": ("evaluate", "evaluate models and baselines on a split; write metrics"),
+    "pipeline": ("pipeline", "ingest -> ALS -> content -> blend -> evaluate in one run"),
+    "sql": ("sql", "run read-only SQL over the lake tables"),
+}
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--profile",
+        help="settings profile: a name in conf/ (local, cluster, test) or a YAML path; "
+        "default $RECSYS_PROFILE or 'local'",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a profile key, e.g. --set spark.shuffle_partitions=4 (repeatable)",
+    )
+    parser.add_argument("--lake-root", help="shortcut for --set lake.root=...")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; only ``command``'s module is imported to add its arguments."""
+    parser = argparse.ArgumentParser(
+        prog="recsys", description="Movie recommendations as Spark jobs writing Delta tables."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            mod = importlib.import_module(f"recsys.cli.{module}")
+            _common(p)
+            mod.add_arguments(p)
+            p.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    overrides = list(args.overrides)
+    if args.lake_root:
+        overrides.append(f"lake.root={args.lake_root}")
+    ctx = JobContext(profile=args.profile, overrides=overrides)
+    try:
+        return int(args._module.run(args, ctx) or 0)
+    except RecsysError as exc:
+        print(f"recsys {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception:
+        traceback.print_exc()
+        print(f"recsys {args.command}: failed; no table was changed by the failing step",
+              file=sys.stderr)
+        return 1
+    finally:
+        ctx.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

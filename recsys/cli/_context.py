@@ -1,0 +1,40 @@
+"""What every job needs: settings, the Spark session and the lake, built once and lazily."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pyspark.sql import SparkSession
+
+from recsys.config import Settings, load_settings
+from recsys.lake import Lake
+from recsys.session import build_spark
+
+
+class JobContext:
+    def __init__(self, profile: str | None = None, overrides: list[str] | None = None):
+        self.profile = profile
+        self.overrides = list(overrides or [])
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.profile, self.overrides)
+
+    @cached_property
+    def spark(self) -> SparkSession:
+        spark = build_spark(self.settings.spark)
+        checkpoint = f"{self.lake_root.rstrip('/')}/_checkpoints"
+        spark.sparkContext.setCheckpointDir(checkpoint)
+        return spark
+
+    @property
+    def lake_root(self) -> str:
+        return self.settings.lake.root
+
+    @cached_property
+    def lake(self) -> Lake:
+        return Lake(self.spark, self.lake_root, engine=self.settings.lake.engine)
+
+    def close(self) -> None:
+        if "spark" in self.__dict__:
+            self.spark.stop()
