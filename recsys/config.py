@@ -119,7 +119,9 @@ def _section(name: str, values: dict[str, Any] | None) -> Any:
     known = {f.name for f in fields(cls)}
     unknown = set(values) - known
     if unknown:
-        raise ConfigError(f"unknown key(s) in section {name!r}: {sorted(unknown)}; known: {sorted(known)}")
+        raise ConfigError(
+            f"unknown key(s) in section {name!r}: {sorted(unknown)}; known: {sorted(known)}"
+        )
     if "conf" in values:
         values["conf"] = {str(k): str(v) for k, v in (values["conf"] or {}).items()}
     return cls(**values)
@@ -134,7 +136,9 @@ def load_settings(profile: str | None = None, overrides: list[str] | None = None
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
     unknown = set(raw) - set(_SECTIONS)
     if unknown:
-        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SECTIONS)}")
+        raise ConfigError(
+            f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SECTIONS)}"
+        )
     if os.environ.get(LAKE_ROOT_ENV):
         _apply(raw, ["lake", "root"], os.environ[LAKE_ROOT_ENV])
     for text in overrides or []:

@@ -34,5 +34,7 @@ def movielens_zip(name: str) -> Path:
     """Path of a MovieLens archive in ../shared/data, or skip the test with the reason."""
     path = SHARED_DATA / f"{name}.zip"
     if not path.is_file():
-        pytest.skip(f"{path} not found: integration tests need the MovieLens mirror in ../shared/data")
+        pytest.skip(
+            f"{path} not found: integration tests need the MovieLens mirror in ../shared/data"
+        )
     return path

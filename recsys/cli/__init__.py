@@ -74,8 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception:
         traceback.print_exc()
-        print(f"recsys {args.command}: failed; no table was changed by the failing step",
-              file=sys.stderr)
+        print(
+            f"recsys {args.command}: failed; no table was changed by the failing step",
+            file=sys.stderr,
+        )
         return 1
     finally:
         ctx.close()
