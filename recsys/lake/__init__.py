@@ -1,0 +1,17 @@
+"""The Delta lake layer: every job reads and writes tables by name through :class:`Lake`.
+
+Two engines sit behind one interface, chosen automatically:
+
+* ``delta-spark`` when the session has Delta's JVM classes (a cluster started with
+  ``--packages io.delta:delta-spark_2.13:...``, or Databricks).
+* ``delta-rs`` otherwise: Spark's distributed Parquet writer writes the data files into the
+  table directory, then the driver commits exactly those files as one Delta transaction with
+  the ``deltalake`` package. Only file metadata passes through the driver.
+
+Either way the result is a real Delta table that any Delta reader sees identically.
+"""
+
+from recsys.lake._base import LakeEngine, LakeError
+from recsys.lake._lake import Lake, delta_spark_available, table_uri
+
+__all__ = ["Lake", "LakeEngine", "LakeError", "delta_spark_available", "table_uri"]

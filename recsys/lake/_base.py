@@ -1,0 +1,44 @@
+"""The contract both lake engines fulfil."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from pyspark.sql import DataFrame
+from pyspark.sql.types import StructType
+
+from recsys.errors import RecsysError
+
+
+class LakeError(RecsysError):
+    """A table operation failed; the message names the table and what to do."""
+
+
+class LakeEngine(Protocol):
+    name: str
+
+    def exists(self, uri: str) -> bool: ...
+
+    def version(self, uri: str) -> int | None: ...
+
+    def read(self, uri: str, version: int | None) -> DataFrame: ...
+
+    def schema(self, uri: str) -> StructType: ...
+
+    def overwrite(self, uri: str, df: DataFrame, metadata: dict[str, Any]) -> int: ...
+
+    def append(self, uri: str, df: DataFrame, metadata: dict[str, Any]) -> int: ...
+
+    def upsert(
+        self,
+        uri: str,
+        df: DataFrame,
+        keys: Sequence[str],
+        newer_col: str | None,
+        metadata: dict[str, Any],
+    ) -> int: ...
+
+    def history(self, uri: str) -> list[dict[str, Any]]: ...
+
+    def vacuum(self, uri: str, retention_hours: int) -> list[str]: ...
