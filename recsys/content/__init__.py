@@ -1,0 +1,64 @@
+"""Content-based model: TF-IDF over movie metadata, LSH neighbours, user content scores.
+
+documents = build_documents(movies, tags)
+model = ContentEstimator(ContentParams()).fit(documents)
+neighbors = movie_neighbors(model, documents, k=20)      # or exact_neighbors(...)
+recs = content_scores(ratings, neighbors, n=100)
+match, similar = similar_movies(movies, neighbors, "Inception", k=10)
+"""
+
+from recsys.content._documents import (
+    DEFAULT_FIELDS,
+    build_documents,
+    title_tokens,
+    value_tokens,
+    word_tokens,
+)
+from recsys.content._features import ContentEstimator, ContentModel, ContentParams
+from recsys.content._neighbors import (
+    DEFAULT_K,
+    MOVIE_NEIGHBORS,
+    exact_neighbors,
+    exact_pairs,
+    lsh_pairs,
+    movie_neighbors,
+    top_k,
+)
+from recsys.content._profiles import CONTENT_SCORES, DEFAULT_N, content_scores, user_weights
+from recsys.content._similar import (
+    AmbiguousTitleError,
+    Match,
+    TitleNotFoundError,
+    find_title,
+    similar_movies,
+)
+from recsys.content._train import ContentResult, train_content
+
+__all__ = [
+    "CONTENT_SCORES",
+    "DEFAULT_FIELDS",
+    "DEFAULT_K",
+    "DEFAULT_N",
+    "MOVIE_NEIGHBORS",
+    "AmbiguousTitleError",
+    "ContentEstimator",
+    "ContentModel",
+    "ContentParams",
+    "ContentResult",
+    "Match",
+    "TitleNotFoundError",
+    "build_documents",
+    "content_scores",
+    "exact_neighbors",
+    "exact_pairs",
+    "find_title",
+    "lsh_pairs",
+    "movie_neighbors",
+    "similar_movies",
+    "title_tokens",
+    "top_k",
+    "train_content",
+    "user_weights",
+    "value_tokens",
+    "word_tokens",
+]

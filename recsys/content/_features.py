@@ -1,0 +1,190 @@
+"""TF-IDF + L2 normalisation + LSH as one pyspark.ml Pipeline, fitted and saved together.
+
+Vectors are L2-normalised, so for two movies ``|a - b|^2 = 2 - 2 cos(a, b)``: Euclidean
+distance is monotone in cosine similarity, and BucketedRandomProjectionLSH (a Euclidean LSH)
+finds cosine neighbours. The LSH model is the pipeline's last stage so its random projections
+are saved with the vocabulary and reused by every later query.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.feature import (
+    IDF,
+    BucketedRandomProjectionLSH,
+    BucketedRandomProjectionLSHModel,
+    CountVectorizer,
+    CountVectorizerModel,
+    Normalizer,
+)
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, StructType
+
+from recsys import columns as C
+
+HASHES = "hashes"
+_TF = "_tf"
+_TFIDF = "_tfidf"
+
+
+@dataclass(frozen=True)
+class ContentParams:
+    """Settings of the content model; defaults chosen by ``benchmarks/content.py`` (README)."""
+
+    min_df: float = 2.0
+    """Tokens found in fewer movies are dropped: they cannot make two movies similar and only
+    dilute the vector of the one movie that has them."""
+    vocab_size: int = 1 << 18
+    """Largest vocabulary CountVectorizer keeps (most frequent tokens first)."""
+    bucket_length: float = 1.0
+    """Width of an LSH bucket along one random projection, in units of ``1/sqrt(V)`` (V = the
+    vocabulary size): projections of unit vectors onto a random unit direction in V dimensions
+    are ~N(0, 1/V), so Spark's ``bucketLength`` is ``bucket_length / sqrt(V)`` and the same
+    setting means the same thing for a 500-token and a 50,000-token vocabulary."""
+    num_hash_tables: int = 8
+    """Independent projections; a pair is a candidate when it shares a bucket in any of them."""
+    seed: int = 42
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def similarity_from_distance(distance: str) -> F.Column:
+    """Cosine similarity of two unit vectors from their Euclidean distance."""
+    return 1.0 - F.col(distance) * F.col(distance) / 2.0
+
+
+def distance_for_similarity(similarity: float) -> float:
+    """Euclidean distance below which two unit vectors have cosine above ``similarity``."""
+    return math.sqrt(max(0.0, 2.0 - 2.0 * similarity))
+
+
+class ContentEstimator:
+    """Fits the content pipeline on documents from :func:`build_documents`.
+
+    >>> model = ContentEstimator().fit(documents)          # doctest: +SKIP
+    >>> model.save("/lake/_models/content/run-1")           # doctest: +SKIP
+    >>> ContentModel.load("/lake/_models/content/run-1").transform(documents)  # doctest: +SKIP
+    """
+
+    def __init__(self, params: ContentParams | None = None):
+        self.params = params or ContentParams()
+
+    def tfidf(self) -> Pipeline:
+        p = self.params
+        return Pipeline(
+            stages=[
+                CountVectorizer(
+                    inputCol=C.TOKENS, outputCol=_TF, minDF=p.min_df, vocabSize=p.vocab_size
+                ),
+                IDF(inputCol=_TF, outputCol=_TFIDF),
+                Normalizer(inputCol=_TFIDF, outputCol=C.FEATURES, p=2.0),
+            ]
+        )
+
+    def fit(self, documents: DataFrame) -> ContentModel:
+        """TF-IDF stages first; the LSH stage is sized from the fitted vocabulary."""
+        tfidf = self.tfidf().fit(documents)
+        p = self.params
+        return ContentModel(tfidf).with_lsh(p.bucket_length, p.num_hash_tables, p.seed)
+
+
+TERM, WEIGHT = "term", "weight"
+_TOKEN, _IDF, _COUNT = "_token", "_idf", "_count"
+
+
+class ContentModel:
+    """A fitted content pipeline: documents -> (movie_id, features, hashes)."""
+
+    def __init__(self, pipeline_model: PipelineModel):
+        self.pipeline_model = pipeline_model
+
+    @property
+    def lsh(self) -> BucketedRandomProjectionLSHModel:
+        return self.pipeline_model.stages[-1]
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Token of each feature index (model state, bounded by ``vocab_size``)."""
+        stage = self.pipeline_model.stages[0]
+        assert isinstance(stage, CountVectorizerModel)
+        return list(stage.vocabulary)
+
+    def _terms(self, spark) -> DataFrame:
+        """(token, term index, idf) of the vocabulary tokens with a non-zero idf: model state,
+        bounded by ``vocab_size``."""
+        cv, idf = self.pipeline_model.stages[0], self.pipeline_model.stages[1]
+        rows = [
+            (token, i, float(w))
+            for i, (token, w) in enumerate(zip(cv.vocabulary, idf.idf.toArray(), strict=True))
+            if w > 0
+        ]
+        schema = StructType(
+            [
+                StructField(_TOKEN, StringType(), False),
+                StructField(TERM, IntegerType(), False),
+                StructField(_IDF, DoubleType(), False),
+            ]
+        )
+        return spark.createDataFrame(rows, schema)
+
+    def term_weights(self, documents: DataFrame) -> DataFrame:
+        """(movie_id, term, weight): the non-zero entries of each movie's unit TF-IDF vector,
+        computed in SQL with the fitted vocabulary and idf (the same numbers the pipeline's
+        vectors hold), for joins that need vector entries as rows."""
+        counts = (
+            documents.select(C.MOVIE_ID, F.explode(C.TOKENS).alias(_TOKEN))
+            .groupBy(C.MOVIE_ID, _TOKEN)
+            .agg(F.count("*").alias(_COUNT))
+        )
+        weighted = counts.join(F.broadcast(self._terms(documents.sparkSession)), _TOKEN).select(
+            C.MOVIE_ID, TERM, (F.col(_COUNT) * F.col(_IDF)).alias(WEIGHT)
+        )
+        norm = F.sqrt(F.sum(F.col(WEIGHT) * F.col(WEIGHT)).over(Window.partitionBy(C.MOVIE_ID)))
+        return weighted.select(C.MOVIE_ID, TERM, (F.col(WEIGHT) / norm).alias(WEIGHT))
+
+    def transform(self, documents: DataFrame) -> DataFrame:
+        """Unit TF-IDF vectors and LSH hashes. Movies none of whose tokens has a non-zero
+        weight (no token in the vocabulary, or only tokens every movie has) would get a zero
+        vector, close to nothing; they are dropped."""
+        keep = self.term_weights(documents).select(C.MOVIE_ID).distinct()
+        out = self.pipeline_model.transform(documents.join(keep, C.MOVIE_ID, "left_semi"))
+        return out.select(C.MOVIE_ID, C.FEATURES, HASHES)
+
+    def with_lsh(self, bucket_length: float, num_hash_tables: int, seed: int = 42) -> ContentModel:
+        """The same TF-IDF stages with a (new) LSH stage; ``bucket_length`` is relative, see
+        :attr:`ContentParams.bucket_length`."""
+        tfidf = self.pipeline_model.stages[:3]
+        vocabulary = tfidf[0].vocabulary
+        lsh = BucketedRandomProjectionLSH(
+            inputCol=C.FEATURES,
+            outputCol=HASHES,
+            bucketLength=bucket_length / math.sqrt(max(1, len(vocabulary))),
+            numHashTables=num_hash_tables,
+            seed=seed,
+        )
+        fitted = lsh.fit(_one_vector(len(vocabulary)))
+        return ContentModel(PipelineModel(stages=[*tfidf, fitted]))
+
+    def save(self, path: str) -> None:
+        self.pipeline_model.write().overwrite().save(path)
+
+    @classmethod
+    def load(cls, path: str) -> ContentModel:
+        return cls(PipelineModel.load(path))
+
+
+def _one_vector(size: int) -> DataFrame:
+    """BucketedRandomProjectionLSH.fit only needs the vector size: one row is enough."""
+    from pyspark.ml.linalg import SparseVector, VectorUDT
+    from pyspark.sql import SparkSession
+    from pyspark.sql.types import StructField, StructType
+
+    spark = SparkSession.getActiveSession()
+    assert spark is not None
+    schema = StructType([StructField(C.FEATURES, VectorUDT(), False)])
+    return spark.createDataFrame([(SparseVector(max(1, size), [0], [1.0]),)], schema)
