@@ -46,3 +46,10 @@ T_MOVIES = "movies"
 T_TAGS = "tags"
 T_USERS = "users"
 T_REJECTS = "ingest_rejects"
+
+# ---- content model (issue 4) ----
+TOKENS = "tokens"
+BECAUSE_MOVIE_ID = "because_movie_id"
+NEIGHBOR_TITLE = "neighbor_title"
+T_MOVIE_NEIGHBORS = "movie_neighbors"
+T_CONTENT_SCORES = "content_scores"
