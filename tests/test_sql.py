@@ -1,0 +1,145 @@
+"""`recsys sql`: the read-only guard, views named like the lake's tables, the printed table."""
+
+from __future__ import annotations
+
+import argparse
+from types import SimpleNamespace
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql.types import IntegerType, StringType, StructField, StructType
+
+from recsys import columns as C
+from recsys.catalog import SqlError, check_read_only, read_only_sql, register_views
+from recsys.cli import main
+from recsys.cli import sql as sql_cli
+from recsys.display import format_table
+
+MOVIES = StructType(
+    [StructField(C.MOVIE_ID, IntegerType(), False), StructField(C.TITLE, StringType(), False)]
+)
+RECS = StructType(
+    [
+        StructField(C.USER_ID, IntegerType(), False),
+        StructField(C.RANK, IntegerType(), False),
+        StructField(C.MOVIE_ID, IntegerType(), False),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT 1",
+        "WITH t AS (SELECT 1 AS x) SELECT x FROM t",
+        "show tables",
+        "DESCRIBE ratings",
+        "explain select * from movies",
+        "select replace(title, 'a', 'b') from movies",
+        "select * from runs where status = 'drop; delete'",
+        "select `update` from t",
+        "/* note */ select 1",
+    ],
+)
+def test_read_only_statements_pass_unchanged(query):
+    assert check_read_only(query) == query
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("  select * from runs ;  ", "select * from runs"), ("SELECT 1; -- comment", "SELECT 1")],
+)
+def test_one_trailing_semicolon_is_dropped(query, expected):
+    assert check_read_only(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "why"),
+    [
+        ("DROP TABLE ratings", "only read-only"),
+        ("insert into runs select * from runs", "only read-only"),
+        ("CREATE OR REPLACE TEMP VIEW x AS SELECT 1", "only read-only"),
+        ("select 1; drop table ratings", "one statement"),
+        ("select 1;;", "one statement"),
+        ("WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a", "INSERT"),
+        ("explain insert into t select 1", "INSERT"),
+        ("select 1 /* */ ; delete from ratings", "one statement"),
+        ("SET spark.sql.ansi.enabled=false", "only read-only"),
+        ("select reflect('java.lang.System', 'exit', '0')", "REFLECT"),
+        ("select 'unterminated", "unbalanced"),
+        ("   ", "empty"),
+        ("-- only a comment", "empty"),
+    ],
+)
+def test_everything_else_is_refused(query, why):
+    with pytest.raises(SqlError, match=why):
+        check_read_only(query)
+
+
+@pytest.fixture(scope="module")
+def small_lake(spark, tmp_path_factory):
+    """Written once for the module: the tests only read it."""
+    from recsys.lake import Lake
+
+    lake = Lake(spark, str(tmp_path_factory.mktemp("sql") / "lake"), engine="delta-rs")
+    movies = spark.createDataFrame([(1, "Heat (1995)"), (2, "Up (2009)")], MOVIES)
+    recs = spark.createDataFrame([(7, 1, 2), (7, 2, 1), (8, 1, 1)], RECS)
+    lake.overwrite(C.T_MOVIES, movies)
+    lake.overwrite("recommendations", recs)
+    return lake
+
+
+def test_every_table_is_a_view_named_like_it(spark, small_lake):
+    assert register_views(small_lake) == ["movies", "recommendations"]
+    actual = read_only_sql(
+        small_lake,
+        "SELECT r.user_id, r.rank, m.title FROM recommendations r "
+        "JOIN movies m USING (movie_id) WHERE r.user_id = 7",
+    )
+    schema = StructType(
+        [
+            StructField(C.USER_ID, IntegerType(), False),
+            StructField(C.RANK, IntegerType(), False),
+            StructField(C.TITLE, StringType(), False),
+        ]
+    )
+    expected = spark.createDataFrame([(7, 1, "Up (2009)"), (7, 2, "Heat (1995)")], schema)
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_views_cannot_be_written(spark, small_lake):
+    register_views(small_lake)
+    with pytest.raises(Exception, match=r"(?i)insert|view|not supported|not allowed"):
+        spark.sql("INSERT INTO movies VALUES (3, 'Alien (1979)')")
+    assert small_lake.read(C.T_MOVIES).count() == 2
+
+
+def _args(query: str, limit: int = 50) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    sql_cli.add_arguments(parser)
+    return parser.parse_args([query, "--limit", str(limit)])
+
+
+def test_command_prints_a_table_and_honours_the_limit(small_lake, capsys):
+    ctx = SimpleNamespace(lake=small_lake)
+    query = "SELECT user_id, rank, movie_id FROM recommendations ORDER BY user_id, rank"
+    assert sql_cli.run(_args(query, limit=2), ctx) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["user_id", "rank", "movie_id"]
+    assert [line.split() for line in out[2:4]] == [["7", "1", "2"], ["7", "2", "1"]]
+    assert "first 2 rows shown" in out[4]
+
+    assert sql_cli.run(_args(query), ctx) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "(3 rows)"
+
+
+def test_command_refuses_writes_before_starting_spark(capsys):
+    assert main(["sql", "DELETE FROM ratings"]) == 2
+    err = capsys.readouterr().err
+    assert "recsys sql: error: only read-only statements" in err
+
+
+def test_format_table_aligns_numbers_right_and_cuts_long_cells():
+    text = format_table(["name", "n"], [("a" * 10, 5), ("b", 123)], max_width=6)
+    assert text.splitlines() == ["name      n", "------  ---", "aaaaa…    5", "b       123"]
