@@ -1,0 +1,52 @@
+"""Evaluation shared by every model: splits, metrics, baselines and the ``metrics`` table.
+
+Contracts:
+
+- recommendations ("recs"): ``user_id, movie_id, score (double), rank (int, 1 = best)``;
+- test / truth: ``user_id, movie_id`` (+ ``rating``); every test row counts as relevant.
+
+Definitions follow Microsoft Recommenders' MovieLens benchmark (``python_stratified_split``,
+``python_evaluation`` with ``relevancy_method="top_k"``), so numbers compare with
+``ANCHORS.md``. Typical use::
+
+    train, test = stratified_split(ratings, ratio=0.75, seed=42)
+    recs = most_popular(train, test.select("user_id"), k=10)
+    m = evaluate_recs(recs, train, test, movies=movies, k=10)
+    write_metrics(lake, metrics_rows(run_id, "ml-100k", "stratified", "most-popular", {}, m, 10))
+"""
+
+from recsys.evaluation._baselines import most_popular, random_recs
+from recsys.evaluation._metrics import (
+    beyond_accuracy_metrics,
+    per_user_ranking,
+    popularity_ranks,
+    ranking_metrics,
+    rating_metrics,
+)
+from recsys.evaluation._report import (
+    METRICS_SCHEMA,
+    evaluate_recs,
+    format_metrics,
+    metrics_rows,
+    write_metrics,
+)
+from recsys.evaluation._splits import SplitError, random_split, stratified_split, temporal_split
+
+__all__ = [
+    "METRICS_SCHEMA",
+    "SplitError",
+    "beyond_accuracy_metrics",
+    "evaluate_recs",
+    "format_metrics",
+    "metrics_rows",
+    "most_popular",
+    "per_user_ranking",
+    "popularity_ranks",
+    "random_recs",
+    "random_split",
+    "ranking_metrics",
+    "rating_metrics",
+    "stratified_split",
+    "temporal_split",
+    "write_metrics",
+]
