@@ -59,8 +59,16 @@ def neighbor_edges(neighbors: DataFrame) -> DataFrame:
     )
 
 
-def content_scores(ratings: DataFrame, neighbors: DataFrame, n: int = DEFAULT_N) -> DataFrame:
+def content_scores(
+    ratings: DataFrame,
+    neighbors: DataFrame,
+    n: int = DEFAULT_N,
+    candidates: DataFrame | None = None,
+) -> DataFrame:
     """Top-``n`` unrated movies per user by content score (> 0), with ``because_movie_id``.
+
+    ``candidates`` (a frame with ``movie_id``) restricts what may be recommended, e.g. to new
+    movies only.
 
     Output follows the project's recommendation contract: user_id, movie_id, score (double),
     rank (1-based, ties broken by the smaller movie_id), plus ``because_movie_id``.
@@ -79,6 +87,8 @@ def content_scores(ratings: DataFrame, neighbors: DataFrame, n: int = DEFAULT_N)
         )
         .join(ratings.select(C.USER_ID, C.MOVIE_ID), [C.USER_ID, C.MOVIE_ID], "left_anti")
     )
+    if candidates is not None:
+        contributions = contributions.join(candidates.select(C.MOVIE_ID), C.MOVIE_ID, "left_semi")
     # max of (contribution, -source) = largest contribution, the smaller movie id on ties
     best = F.max(F.struct(F.col(_CONTRIB), (-F.col(_SOURCE)).alias(_SOURCE)))
     scored = (

@@ -1,0 +1,242 @@
+"""Content model measurements: LSH vs exact neighbours, and recommendation quality.
+
+    python benchmarks/content.py lsh --dataset ml-latest-small   # recall@20 + times, LSH grid
+    python benchmarks/content.py lsh --dataset synthetic-60k     # 60,000-movie synthetic catalogue
+    python benchmarks/content.py quality --dataset ml-100k       # P@10 / nDCG@10, warm + cold start
+
+Data is loaded with ``recsys.ingest`` into a scratch lake (``--lake``, default under /tmp).
+Times are wall seconds of the Spark jobs (session start and loading excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from pyspark.ml.feature import MinHashLSH
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from recsys import columns as C
+from recsys.config import load_settings
+from recsys.content import (
+    ContentEstimator,
+    ContentParams,
+    build_documents,
+    content_scores,
+    exact_pairs,
+    lsh_pairs,
+    top_k,
+)
+from recsys.content._features import TERM, WEIGHT
+from recsys.lake import Lake
+from recsys.session import build_spark
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+GRID = [(0.5, 8), (1.0, 8), (2.0, 8), (1.0, 16), (2.0, 4)]
+
+
+def load(spark: SparkSession, dataset: str, lake_root: str) -> dict[str, DataFrame]:
+    """movies, tags, ratings of ``dataset`` (a MovieLens zip name or ``synthetic-60k``)."""
+    if dataset.startswith("synthetic"):
+        from recsys.ingest.synthetic import SyntheticSpec, generate
+
+        spec = SyntheticSpec(users=3000, movies=60_000, ratings_per_user=40)
+        frames = generate(spark, spec)
+        return {k: frames[k].cache() for k in (C.T_MOVIES, C.T_TAGS, C.T_RATINGS)}
+    from recsys.ingest import ingest
+
+    lake = Lake(spark, os.path.join(lake_root, dataset))
+    if not lake.exists(C.T_RATINGS):
+        ingest(spark, lake, str(DATA / f"{dataset}.zip"))
+    return {name: lake.read(name) for name in (C.T_MOVIES, C.T_TAGS, C.T_RATINGS)}
+
+
+def timed(action, limit_s: float | None = None, spark: SparkSession | None = None):
+    """(result, seconds); jobs still running after ``limit_s`` are cancelled -> (None, limit)."""
+    timer = None
+    if limit_s and spark is not None:
+        timer = threading.Timer(limit_s, spark.sparkContext.cancelAllJobs)
+        timer.start()
+    t0 = time.perf_counter()
+    try:
+        return action(), time.perf_counter() - t0
+    except Exception as exc:
+        if limit_s and time.perf_counter() - t0 >= limit_s:
+            return None, limit_s
+        raise exc
+    finally:
+        if timer:
+            timer.cancel()
+
+
+def _materialise(df: DataFrame) -> DataFrame:
+    df = df.cache()
+    df.count()
+    return df
+
+
+def cosine_of(pairs: DataFrame, weights: DataFrame) -> DataFrame:
+    """Exact cosine of candidate pairs (_a, _b) from the unit TF-IDF entries."""
+    a = weights.select(F.col(C.MOVIE_ID).alias("_a"), TERM, F.col(WEIGHT).alias("_wa"))
+    b = weights.select(F.col(C.MOVIE_ID).alias("_b"), TERM, F.col(WEIGHT).alias("_wb"))
+    return (
+        pairs.join(a, "_a")
+        .join(b, ["_b", TERM])
+        .groupBy("_a", "_b")
+        .agg(F.sum(F.col("_wa") * F.col("_wb")).alias(C.SIMILARITY))
+    )
+
+
+def recall(approx: DataFrame, exact: DataFrame) -> float:
+    hits = approx.join(exact, [C.MOVIE_ID, C.NEIGHBOR_ID]).count()
+    return hits / max(1, exact.count())
+
+
+def bench_lsh(spark: SparkSession, frames: dict[str, DataFrame], args) -> list[tuple]:
+    documents = _materialise(build_documents(frames[C.T_MOVIES], frames[C.T_TAGS]))
+    base, fit_s = timed(lambda: ContentEstimator().fit(documents))
+    print(f"documents {documents.count()}, vocabulary {len(base.vocabulary)}, fit {fit_s:.1f}s")
+    weights = _materialise(base.term_weights(documents))
+    rows = []
+    exact, exact_s = timed(
+        lambda: _materialise(top_k(exact_pairs(weights), args.k)), args.limit, spark
+    )
+    n_exact_pairs = None
+    rows.append(("exact (inverted index)", "-", n_exact_pairs, 1.0 if exact else None, exact_s))
+    print(rows[-1], flush=True)
+    grid = [(args.bucket_length, args.tables)] if args.bucket_length else GRID
+    for bucket, tables in grid:
+        model = base.with_lsh(bucket, tables)
+        vectors = _materialise(model.transform(documents))
+
+        def run(model=model, vectors=vectors):
+            pairs = _materialise(lsh_pairs(model, vectors))
+            return pairs, _materialise(top_k(pairs, args.k))
+
+        out, secs = timed(run, args.limit, spark)
+        cand = out[0].count() if out else None
+        rec = recall(out[1], exact) if out and exact is not None else None
+        rows.append((f"BRP bucket={bucket} tables={tables}", bucket, cand, rec, secs))
+        print(rows[-1], flush=True)
+        vectors.unpersist()
+    if not args.skip_minhash:
+        vectors = _materialise(base.transform(documents).drop("hashes"))
+        for tables in (4, 8):
+            mh = MinHashLSH(inputCol=C.FEATURES, outputCol="mh", numHashTables=tables, seed=42)
+            mh_model = mh.fit(vectors)
+
+            def run_mh(mh_model=mh_model):
+                joined = mh_model.approxSimilarityJoin(vectors, vectors, 0.999, distCol="_d")
+                pairs = _materialise(
+                    joined.select(
+                        F.col(f"datasetA.{C.MOVIE_ID}").alias("_a"),
+                        F.col(f"datasetB.{C.MOVIE_ID}").alias("_b"),
+                    ).where("_a < _b")
+                )
+                return pairs, _materialise(top_k(cosine_of(pairs, weights), args.k))
+
+            out, secs = timed(run_mh, args.limit, spark)
+            cand = out[0].count() if out else None
+            rec = recall(out[1], exact) if out and exact is not None else None
+            rows.append((f"MinHash tables={tables} (token sets)", "-", cand, rec, secs))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def cold_movies(ratings: DataFrame, share: float = 0.1, seed: int = 42) -> DataFrame:
+    """``share`` of the rated movies, picked by a seeded hash of the id (order-independent)."""
+    rated = ratings.select(C.MOVIE_ID).distinct()
+    u = (F.xxhash64(F.lit(seed), F.col(C.MOVIE_ID)) % 1_000_000).cast("double") / 1_000_000
+    return rated.where(F.abs(u) < share)
+
+
+def bench_quality(spark: SparkSession, frames: dict[str, DataFrame], args) -> list[tuple]:
+    from recsys.evaluation import ranking_metrics, stratified_split
+
+    movies, tags, ratings = frames[C.T_MOVIES], frames[C.T_TAGS], frames[C.T_RATINGS]
+    params = ContentParams()
+    rows = []
+
+    def fit_and_score(train, test_pairs, tag_rows, candidates=None):
+        kept_tags = tag_rows.join(test_pairs, [C.USER_ID, C.MOVIE_ID], "left_anti")
+        documents = _materialise(build_documents(movies, kept_tags))
+        model = ContentEstimator(params).fit(documents)
+        t0 = time.perf_counter()
+        neighbors = _materialise(top_k(lsh_pairs(model, model.transform(documents)), args.k))
+        recs = content_scores(train, neighbors, n=10, candidates=candidates)
+        recs = _materialise(recs)
+        return recs, time.perf_counter() - t0
+
+    # warm: per-user stratified 75/25, seed 42 (the project's protocol)
+    train, test = stratified_split(ratings, ratio=0.75, seed=42)
+    train, test = _materialise(train), _materialise(test)
+    recs, secs = fit_and_score(train, test.select(C.USER_ID, C.MOVIE_ID), tags)
+    m = ranking_metrics(recs, test, k=10)
+    rows.append(("warm (stratified 75/25)", m["precision"], m["ndcg"], m["users"], secs))
+    print(rows[-1], flush=True)
+
+    # cold start: 10% of movies lose every rating (all go to test) and their tags
+    cold = _materialise(cold_movies(ratings))
+    warm_ratings = ratings.join(cold, C.MOVIE_ID, "left_anti")
+    cold_test = _materialise(ratings.join(cold, C.MOVIE_ID, "left_semi"))
+    train_c, _ = stratified_split(warm_ratings, ratio=0.75, seed=42)
+    train_c = _materialise(train_c)
+    # test pairs whose tags must go: every cold movie's tags, and warm test pairs' tags
+    drop_tags = tags.join(cold, C.MOVIE_ID, "left_semi").select(C.USER_ID, C.MOVIE_ID)
+    recs_c, secs_c = fit_and_score(train_c, drop_tags, tags, candidates=cold)
+    m = ranking_metrics(recs_c, cold_test, k=10)
+    rows.append(("cold-start movies: content", m["precision"], m["ndcg"], m["users"], secs_c))
+    print(rows[-1], flush=True)
+    # random order of the same cold movies for the same users
+    users = cold_test.select(C.USER_ID).distinct()
+    rnd = users.crossJoin(cold).withColumn(
+        C.SCORE, F.xxhash64(F.lit(42), C.USER_ID, C.MOVIE_ID).cast("double")
+    )
+    rnd = rnd.join(train_c, [C.USER_ID, C.MOVIE_ID], "left_anti")
+    from pyspark.sql import Window
+
+    w = Window.partitionBy(C.USER_ID).orderBy(F.col(C.SCORE).desc(), C.MOVIE_ID)
+    rnd = rnd.withColumn(C.RANK, F.row_number().over(w)).where(F.col(C.RANK) <= 10)
+    m = ranking_metrics(rnd, cold_test, k=10)
+    rows.append(("cold-start movies: random order", m["precision"], m["ndcg"], m["users"], 0.0))
+    print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["lsh", "quality"])
+    parser.add_argument("--dataset", default="ml-latest-small")
+    parser.add_argument("--k", type=int, default=20)
+    parser.add_argument("--bucket-length", type=float, help="one LSH setting instead of the grid")
+    parser.add_argument("--tables", type=int, default=8)
+    parser.add_argument("--skip-minhash", action="store_true")
+    parser.add_argument("--limit", type=float, default=900.0, help="cancel a method after s")
+    parser.add_argument("--lake", default=os.path.join(tempfile.gettempdir(), "recsys-bench"))
+    parser.add_argument("--profile", default="local")
+    args = parser.parse_args()
+    spark = build_spark(load_settings(args.profile).spark)
+    frames = load(spark, args.dataset, args.lake)
+    if args.what == "lsh":
+        rows = bench_lsh(spark, frames, args)
+        print(f"\n| {args.dataset} | method | candidate pairs | recall@{args.k} | seconds |")
+        print("|---|---|---|---|---|")
+        for name, _, cand, rec, secs in rows:
+            rec_s = "-" if rec is None else f"{rec:.3f}"
+            print(f"| | {name} | {cand if cand is not None else '-'} | {rec_s} | {secs:.1f} |")
+    else:
+        rows = bench_quality(spark, frames, args)
+        print(f"\n| {args.dataset} | protocol | P@10 | nDCG@10 | users | seconds |")
+        print("|---|---|---|---|---|---|")
+        for name, p, n, users, secs in rows:
+            print(f"| | {name} | {p:.4f} | {n:.4f} | {int(users)} | {secs:.1f} |")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
