@@ -1,0 +1,77 @@
+"""Hybrid per-user top-N: candidate sources (ALS, item-kNN, user-kNN, content, popularity)
+normalised per user and blended with history-bucket weights; cold start; MMR diversity
+re-rank; reasons naming a rated movie; the ``recommend`` stage writing Delta tables.
+
+    sources = candidate_sources(ratings, params, als=als_candidates, content=content_scores)
+    recs = recommend_frame(sources.frames, ratings, movies, params)   # pure DataFrame -> DataFrame
+    summary = recommend(spark, lake, run_id, RecommendParams(n=10))   # reads / writes the lake
+"""
+
+from recsys.blend._blend import (
+    assign_buckets,
+    blend,
+    blend_scores,
+    combine_candidates,
+    history_sizes,
+    top_n,
+)
+from recsys.blend._coldstart import cold_start, movie_popularity, popular_candidates
+from recsys.blend._normalize import METHODS, normalize_per_user
+from recsys.blend._reasons import attach_reasons, because_text, fill_because, rating_text
+from recsys.blend._recommend import (
+    ITEM_KNN,
+    RECOMMENDATIONS,
+    USER_KNN,
+    MissingInputError,
+    RecommendParams,
+    Sources,
+    candidate_sources,
+    recommend,
+    recommend_frame,
+)
+from recsys.blend._rerank import mmr_rerank
+from recsys.blend._similar import SIMILAR_MOVIES, blend_similar_movies
+from recsys.blend._weights import (
+    DEFAULT_WEIGHTS,
+    SCORE_COLUMNS,
+    SOURCES,
+    BlendWeights,
+    Bucket,
+    WeightsError,
+)
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "ITEM_KNN",
+    "METHODS",
+    "RECOMMENDATIONS",
+    "SCORE_COLUMNS",
+    "SIMILAR_MOVIES",
+    "SOURCES",
+    "USER_KNN",
+    "BlendWeights",
+    "Bucket",
+    "MissingInputError",
+    "RecommendParams",
+    "Sources",
+    "WeightsError",
+    "assign_buckets",
+    "attach_reasons",
+    "because_text",
+    "blend",
+    "blend_scores",
+    "blend_similar_movies",
+    "candidate_sources",
+    "cold_start",
+    "combine_candidates",
+    "fill_because",
+    "history_sizes",
+    "mmr_rerank",
+    "movie_popularity",
+    "normalize_per_user",
+    "popular_candidates",
+    "rating_text",
+    "recommend",
+    "recommend_frame",
+    "top_n",
+]

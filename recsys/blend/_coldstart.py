@@ -1,0 +1,104 @@
+"""Cold start: popularity for users without history, and the popularity candidate source.
+
+"Popular, well-rated" is a damped mean (the movie's ratings plus ``prior_weight`` pseudo-ratings
+at the global mean, so a movie with three 5-star ratings does not beat one with 300 ratings
+averaging 4.4) among movies with at least ``min_count`` ratings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from recsys import columns as C
+
+
+def movie_popularity(ratings: DataFrame, prior_weight: float = 10.0) -> DataFrame:
+    """``movie_id, rating_count, mean_rating, damped_mean`` for every rated movie."""
+    stats = ratings.groupBy(C.MOVIE_ID).agg(
+        F.count(F.lit(1)).alias(C.RATING_COUNT),
+        F.sum(C.RATING).alias("_sum"),
+    )
+    overall = ratings.agg(F.avg(C.RATING).alias("_mu"))
+    damped = (F.col("_sum") + prior_weight * F.col("_mu")) / (F.col(C.RATING_COUNT) + prior_weight)
+    return stats.crossJoin(F.broadcast(overall)).select(
+        F.col(C.MOVIE_ID).cast("int").alias(C.MOVIE_ID),
+        F.col(C.RATING_COUNT).cast("long").alias(C.RATING_COUNT),
+        (F.col("_sum") / F.col(C.RATING_COUNT)).cast("double").alias(C.MEAN_RATING),
+        damped.cast("double").alias("damped_mean"),
+    )
+
+
+def popular_candidates(ratings: DataFrame, n: int = 100) -> DataFrame:
+    """The popularity source: each user's top-``n`` most-rated movies they have not rated,
+    ``user_id, movie_id, score (= rating count), rank``.
+
+    Only the ``3 n`` most-rated movies are considered (a broadcast list), so the cross join
+    is bounded by users x 3n; a user who rated most of them gets fewer than ``n``.
+    """
+    counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).cast("double").alias(C.SCORE))
+    history = ratings.groupBy(C.USER_ID).agg(F.count(F.lit(1)).alias("_h"))
+    order = Window.orderBy(F.col(C.SCORE).desc(), F.col(C.MOVIE_ID))
+    ranked = counts.withColumn("_pos", F.row_number().over(order))
+    top = ranked.where(F.col("_pos") <= F.lit(n) * 3)
+    cand = (
+        history.select(C.USER_ID)
+        .crossJoin(F.broadcast(top))
+        .join(ratings.select(C.USER_ID, C.MOVIE_ID), [C.USER_ID, C.MOVIE_ID], "left_anti")
+    )
+    by_user = Window.partitionBy(C.USER_ID).orderBy(F.col("_pos"))
+    return (
+        cand.withColumn(C.RANK, F.row_number().over(by_user).cast("int"))
+        .where(F.col(C.RANK) <= n)
+        .select(
+            F.col(C.USER_ID).cast("int").alias(C.USER_ID),
+            F.col(C.MOVIE_ID).cast("int").alias(C.MOVIE_ID),
+            C.SCORE,
+            C.RANK,
+        )
+    )
+
+
+def cold_start(
+    popularity: DataFrame,
+    movies: DataFrame,
+    n: int = 10,
+    genres: Sequence[str] | None = None,
+    min_count: int = 20,
+    exclude: DataFrame | None = None,
+) -> DataFrame:
+    """Top-``n`` popular, well-rated movies for someone with no (usable) history.
+
+    ``genres`` (case-insensitive) keeps movies having at least one of them. ``exclude``
+    (``movie_id``) removes movies, e.g. the few the user already rated. Returns ``movie_id,
+    title, score (damped mean), rank, reason`` with reason ``popular in <genre>`` (the first
+    requested genre the movie has; otherwise its first genre).
+    """
+    wanted = [g.strip().lower() for g in (genres or []) if g.strip()]
+    cand = popularity.where(F.col(C.RATING_COUNT) >= min_count).join(
+        movies.select(C.MOVIE_ID, C.TITLE, C.GENRES), C.MOVIE_ID
+    )
+    if exclude is not None:
+        cand = cand.join(exclude.select(C.MOVIE_ID), C.MOVIE_ID, "left_anti")
+    genre = F.element_at(C.GENRES, 1)
+    if wanted:
+        matching = F.filter(C.GENRES, lambda g: F.lower(g).isin(wanted))
+        cand = cand.where(F.size(matching) > 0)
+        genre = F.element_at(matching, 1)
+    reason = F.when(genre.isNull(), F.lit("popular with everyone")).otherwise(
+        F.concat(F.lit("popular in "), genre)
+    )
+    order = Window.orderBy(F.col("damped_mean").desc(), F.col(C.RATING_COUNT).desc(), C.MOVIE_ID)
+    return (
+        cand.withColumn(C.RANK, F.row_number().over(order).cast("int"))
+        .where(F.col(C.RANK) <= n)
+        .select(
+            C.MOVIE_ID,
+            C.TITLE,
+            F.col("damped_mean").alias(C.SCORE),
+            C.RANK,
+            reason.alias(C.REASON),
+        )
+    )

@@ -1,0 +1,214 @@
+"""Neighbourhood collaborative filtering in Spark: item-based kNN (and its user-based twin).
+
+Similarity between two movies i, j comes from the users who rated both (implicit: a rating is a
+co-occurrence whatever its value, which is what top-N ranking rewards)::
+
+    sim(i, j) = sum_{u rated i and j} d_u^-via_weight / (n_i^0.5 * n_j^neighbor_pop)
+                * support / (support + shrink)
+
+``d_u`` is the user's number of ratings and ``n_i`` the movie's. ``via_weight=0,
+neighbor_pop=0.5, shrink=0`` is plain cosine over co-ratings; ``via_weight=1`` down-weights very
+active users (a random-walk / "inverse user frequency" weighting, as RP3beta); ``neighbor_pop >
+0.5`` penalises popular neighbours. Each movie keeps its top ``k`` neighbours, optionally
+normalised to sum 1 so every rated movie casts one vote. A user's candidate score is the
+classic item-kNN top-N sum ``score(u, j) = sum_{i rated by u} sim(i, j)`` over unrated ``j``;
+the rated movie with the largest term becomes ``because_movie_id`` (the reason).
+
+Scale: pairs come from a self-join on users, so a user with d ratings yields d^2/2 pairs. Each
+user's ratings are capped at ``max_per_via`` (a seeded hash sample), which bounds the join at
+``users * max_per_via^2 / 2`` rows; nothing item-by-item is ever built on the driver. The
+user-based twin (:func:`user_neighbors`, :func:`userknn_scores`) is the same computation with the
+roles of users and movies swapped (popular movies capped instead of active users).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, StructType
+
+from recsys import columns as C
+
+__all__ = [
+    "NEIGHBORS_SCHEMA",
+    "KnnParams",
+    "cooccurrence_neighbors",
+    "item_neighbors",
+    "itemknn_scores",
+    "user_neighbors",
+    "userknn_scores",
+]
+
+NEIGHBORS_SCHEMA = StructType(
+    [
+        StructField(C.MOVIE_ID, IntegerType(), False),
+        StructField(C.NEIGHBOR_ID, IntegerType(), False),
+        StructField(C.SIMILARITY, DoubleType(), False),
+        StructField(C.SUPPORT, LongType(), False),
+        StructField(C.RANK, IntegerType(), False),
+    ]
+)
+
+_W, _N, _SRC, _CW, _BEST, _POS = "_w", "_n", "_src", "_cw", "_best", "_pos"
+
+
+@dataclass(frozen=True)
+class KnnParams:
+    """Neighbourhood settings; defaults were chosen on a validation split carved from ml-100k's
+    training part (see ``benchmarks/blend.py``)."""
+
+    k: int = 200
+    """Neighbours kept per movie (per user for user-kNN)."""
+    via_weight: float = 1.0
+    """A co-rating through someone with d ratings weighs d^-via_weight (0 = plain counts)."""
+    neighbor_pop: float = 0.5
+    """Divide sim(i, j) by n_j^neighbor_pop; 0.5 (with via_weight 0) is cosine."""
+    shrink: float = 0.0
+    """Multiply by support / (support + shrink): distrust similarities from few co-ratings."""
+    normalize: bool = True
+    """Scale each movie's kept neighbours to sum 1, so every rated movie casts one vote."""
+    max_per_via: int = 500
+    """Cap on one user's ratings entering the self-join (seeded sample); bounds the join."""
+    candidate_pop: float = 0.0
+    """Divide a candidate's final score by (n_j + 1)^candidate_pop (popularity debiasing)."""
+    seed: int = 42
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _capped(ratings: DataFrame, key: str, via: str, cap: int, seed: int) -> DataFrame:
+    """(key, via) pairs with at most ``cap`` keys per ``via``: a seeded hash sample, so the
+    same input always keeps the same pairs."""
+    pairs = ratings.select(key, via).distinct()
+    order = Window.partitionBy(via).orderBy(F.xxhash64(F.col(key), F.lit(seed)), F.col(key))
+    return pairs.withColumn(_POS, F.row_number().over(order)).where(F.col(_POS) <= cap).drop(_POS)
+
+
+def cooccurrence_neighbors(
+    ratings: DataFrame, key: str, via: str, params: KnnParams = KnnParams()
+) -> DataFrame:
+    """Top-``k`` neighbours of every ``key`` by co-occurrence through ``via``.
+
+    Returns ``key, neighbor_id, similarity, support, rank`` (rank 1 = most similar; ties broken
+    by the smaller neighbour id). ``support`` counts the shared ``via`` entities (after capping).
+    """
+    pairs = _capped(ratings, key, via, params.max_per_via, params.seed)
+    by_via, by_key = Window.partitionBy(via), Window.partitionBy(key)
+    x = pairs.select(
+        key,
+        via,
+        F.pow(F.count(F.lit(1)).over(by_via).cast("double"), -params.via_weight).alias(_W),
+        F.count(F.lit(1)).over(by_key).cast("double").alias(_N),
+    )
+    a = x.select(F.col(key).alias("_i"), via, _W)
+    b = x.select(F.col(key).alias("_j"), via)
+    half = (
+        a.join(b, via)
+        .where(F.col("_i") < F.col("_j"))
+        .groupBy("_i", "_j")
+        .agg(F.sum(_W).alias(_CW), F.count(F.lit(1)).alias(C.SUPPORT))
+    )
+    both = half.unionByName(
+        half.select(F.col("_j").alias("_i"), F.col("_i").alias("_j"), _CW, C.SUPPORT)
+    )
+    counts = x.groupBy(key).agg(F.first(_N).alias(_N))
+    sim = F.col(_CW) / (F.sqrt(F.col("_ni")) * F.pow(F.col("_nj"), params.neighbor_pop))
+    if params.shrink > 0:
+        sim = sim * F.col(C.SUPPORT) / (F.col(C.SUPPORT) + F.lit(float(params.shrink)))
+    scored = (
+        both.join(F.broadcast(counts.toDF("_i", "_ni")), "_i")
+        .join(F.broadcast(counts.toDF("_j", "_nj")), "_j")
+        .select("_i", "_j", sim.alias(C.SIMILARITY), C.SUPPORT)
+    )
+    order = Window.partitionBy("_i").orderBy(F.col(C.SIMILARITY).desc(), F.col("_j"))
+    top = scored.withColumn(C.RANK, F.row_number().over(order)).where(F.col(C.RANK) <= params.k)
+    similarity = F.col(C.SIMILARITY)
+    if params.normalize:
+        similarity = similarity / F.sum(C.SIMILARITY).over(Window.partitionBy("_i"))
+    return top.select(
+        F.col("_i").cast("int").alias(key),
+        F.col("_j").cast("int").alias(C.NEIGHBOR_ID),
+        similarity.cast("double").alias(C.SIMILARITY),
+        F.col(C.SUPPORT).cast("long").alias(C.SUPPORT),
+        F.col(C.RANK).cast("int").alias(C.RANK),
+    )
+
+
+def item_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
+    """``movie_id, neighbor_id, similarity, support, rank``: item-item CF neighbours."""
+    return cooccurrence_neighbors(ratings, C.MOVIE_ID, C.USER_ID, params)
+
+
+def user_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
+    """``user_id, neighbor_id, similarity, support, rank``: user-user CF neighbours."""
+    return cooccurrence_neighbors(ratings, C.USER_ID, C.MOVIE_ID, params)
+
+
+def _top_n(scored: DataFrame, n: int, extra: list[Column]) -> DataFrame:
+    order = Window.partitionBy(C.USER_ID).orderBy(F.col(C.SCORE).desc(), F.col(C.MOVIE_ID))
+    ranked = scored.withColumn(C.RANK, F.row_number().over(order)).where(F.col(C.RANK) <= n)
+    return ranked.select(
+        F.col(C.USER_ID).cast("int").alias(C.USER_ID),
+        F.col(C.MOVIE_ID).cast("int").alias(C.MOVIE_ID),
+        F.col(C.SCORE).cast("double").alias(C.SCORE),
+        F.col(C.RANK).cast("int").alias(C.RANK),
+        *extra,
+    )
+
+
+def _debias(scored: DataFrame, ratings: DataFrame, power: float) -> DataFrame:
+    if power <= 0:
+        return scored
+    counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias(_N))
+    return scored.join(counts, C.MOVIE_ID, "left").withColumn(
+        C.SCORE, F.col(C.SCORE) / F.pow(F.coalesce(F.col(_N), F.lit(0)) + 1.0, power)
+    )
+
+
+def itemknn_scores(
+    ratings: DataFrame, neighbors: DataFrame, n: int = 100, candidate_pop: float = 0.0
+) -> DataFrame:
+    """Top-``n`` unrated movies per user: ``user_id, movie_id, score, rank, because_movie_id``.
+
+    ``score = sum over the user's rated movies i of sim(i, movie)``; ``because_movie_id`` is the
+    rated movie with the largest term (the smaller id on ties), so it is always one the user
+    rated.
+    """
+    rated = ratings.select(C.USER_ID, C.MOVIE_ID)
+    edges = neighbors.select(
+        F.col(C.MOVIE_ID).alias(_SRC), F.col(C.NEIGHBOR_ID).alias(C.MOVIE_ID), C.SIMILARITY
+    )
+    best = F.max(F.struct(F.col(C.SIMILARITY), (-F.col(_SRC)).alias(_SRC)))
+    scored = (
+        rated.withColumnRenamed(C.MOVIE_ID, _SRC)
+        .join(edges, _SRC)
+        .join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti")
+        .groupBy(C.USER_ID, C.MOVIE_ID)
+        .agg(F.sum(C.SIMILARITY).alias(C.SCORE), best.alias(_BEST))
+    )
+    scored = _debias(scored, ratings, candidate_pop)
+    because = (-F.col(f"{_BEST}.{_SRC}")).cast("int").alias(C.BECAUSE_MOVIE_ID)
+    return _top_n(scored, n, [because])
+
+
+def userknn_scores(
+    ratings: DataFrame, neighbors: DataFrame, n: int = 100, candidate_pop: float = 0.0
+) -> DataFrame:
+    """Top-``n`` unrated movies per user from similar users:
+    ``score(u, j) = sum over u's neighbours v who rated j of sim(u, v)``.
+
+    ``neighbors`` is :func:`user_neighbors`' output (``user_id, neighbor_id, similarity``).
+    """
+    rated = ratings.select(C.USER_ID, C.MOVIE_ID)
+    theirs = rated.select(F.col(C.USER_ID).alias(C.NEIGHBOR_ID), C.MOVIE_ID)
+    scored = (
+        neighbors.select(C.USER_ID, C.NEIGHBOR_ID, C.SIMILARITY)
+        .join(theirs, C.NEIGHBOR_ID)
+        .join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti")
+        .groupBy(C.USER_ID, C.MOVIE_ID)
+        .agg(F.sum(C.SIMILARITY).alias(C.SCORE))
+    )
+    return _top_n(_debias(scored, ratings, candidate_pop), n, [])

@@ -1,0 +1,232 @@
+"""Blend, cold start, reasons and the MMR re-rank on small hand-made frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from chispa import assert_approx_df_equality, assert_df_equality
+from pyspark.sql.types import (
+    ArrayType,
+    DoubleType,
+    FloatType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from recsys import columns as C
+from recsys.blend import (
+    BlendWeights,
+    Bucket,
+    attach_reasons,
+    blend,
+    cold_start,
+    mmr_rerank,
+    movie_popularity,
+    normalize_per_user,
+)
+
+RECS = StructType(
+    [
+        StructField(C.USER_ID, IntegerType(), False),
+        StructField(C.MOVIE_ID, IntegerType(), False),
+        StructField(C.SCORE, DoubleType(), False),
+    ]
+)
+RATINGS = StructType(
+    [
+        StructField(C.USER_ID, IntegerType(), False),
+        StructField(C.MOVIE_ID, IntegerType(), False),
+        StructField(C.RATING, FloatType(), False),
+    ]
+)
+MOVIES = StructType(
+    [
+        StructField(C.MOVIE_ID, IntegerType(), False),
+        StructField(C.TITLE, StringType(), False),
+        StructField(C.GENRES, ArrayType(StringType(), False), False),
+    ]
+)
+TITLES = {
+    1: ("Heat (1995)", ["Action", "Crime"]),
+    2: ("Toy Story (1995)", ["Animation", "Comedy"]),
+    3: ("Casino (1995)", ["Crime", "Drama"]),
+    4: ("Babe (1995)", ["Comedy", "Drama"]),
+    5: ("Se7en (1995)", ["Crime", "Thriller"]),
+    6: ("Clueless (1995)", ["Comedy"]),
+    7: ("New Movie (2024)", ["Drama"]),
+}
+
+
+@pytest.fixture(scope="module")
+def movies(spark):
+    return spark.createDataFrame([(m, t, g) for m, (t, g) in TITLES.items()], MOVIES)
+
+
+def test_normalize_minmax_rank_zscore(spark):
+    df = spark.createDataFrame([(1, 1, 2.0), (1, 2, 4.0), (1, 3, 10.0), (2, 1, 7.0)], RECS)
+    out = StructType([*RECS.fields, StructField("n", DoubleType(), True)])
+    expected = {
+        # user 2 has one candidate: min = max -> 1 (minmax, rank), 0.5 (zscore)
+        "minmax": [0.0, 0.25, 1.0, 1.0],
+        "rank": [1 / 3, 2 / 3, 1.0, 1.0],
+        "zscore": None,
+    }
+    for method, values in expected.items():
+        actual = normalize_per_user(df, out_col="n", method=method)
+        if values is None:
+            z = np.array([2.0, 4.0, 10.0])
+            z = (z - z.mean()) / z.std()
+            values = [*(1 / (1 + np.exp(-z))), 0.5]
+        rows = [(1, 1, 2.0), (1, 2, 4.0), (1, 3, 10.0), (2, 1, 7.0)]
+        exp = spark.createDataFrame(
+            [(*r, float(v)) for r, v in zip(rows, values, strict=False)], out
+        )
+        assert_approx_df_equality(
+            actual, exp, precision=1e-9, ignore_row_order=True, ignore_nullable=True
+        )
+    with pytest.raises(ValueError):
+        normalize_per_user(df, method="bogus")
+
+
+WEIGHTS = BlendWeights(
+    (
+        Bucket("1-5", 5, {"content": 1.0, "als": 0.0}),
+        Bucket(">5", None, {"als": 0.8, "content": 0.2}),
+    )
+)
+
+
+def test_blend_weights_follow_history_bucket_and_exclude_rated(spark):
+    # user 1 rated 2 movies (bucket 1-5), user 2 rated 6 (bucket >5)
+    ratings = spark.createDataFrame(
+        [(1, 100, 4.0), (1, 101, 3.0)] + [(2, 100 + i, 4.0) for i in range(6)], RATINGS
+    )
+    als = spark.createDataFrame(
+        [(u, 1, 9.0) for u in (1, 2)] + [(u, 2, 1.0) for u in (1, 2)] + [(1, 100, 50.0)], RECS
+    )
+    content = spark.createDataFrame(
+        [(u, 2, 0.9) for u in (1, 2)] + [(u, 1, 0.1) for u in (1, 2)], RECS
+    )
+    actual = blend({"als": als, "content": content}, ratings, WEIGHTS, n=2).select(
+        C.USER_ID, C.MOVIE_ID, C.RANK, C.SCORE, C.HISTORY_BUCKET
+    )
+    schema = StructType(
+        [
+            StructField(C.USER_ID, IntegerType()),
+            StructField(C.MOVIE_ID, IntegerType()),
+            StructField(C.RANK, IntegerType()),
+            StructField(C.SCORE, DoubleType()),
+            StructField(C.HISTORY_BUCKET, StringType()),
+        ]
+    )
+    # user 1 rated 100: it is dropped before normalising, so ALS {1: 9, 2: 1} -> 1, 0.
+    # Content-led bucket: movie 2 (content 1) first. User 2: ALS-led, movie 1 first.
+    expected = spark.createDataFrame(
+        [
+            (1, 2, 1, 1.0, "1-5"),
+            (1, 1, 2, 0.0, "1-5"),
+            (2, 1, 1, 0.8, ">5"),
+            (2, 2, 2, 0.2, ">5"),
+        ],
+        schema,
+    )
+    assert_approx_df_equality(
+        actual, expected, precision=1e-9, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_weights_round_trip_and_validation(tmp_path):
+    path = tmp_path / "w.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump(WEIGHTS.to_dict()))
+    assert BlendWeights.load(path) == WEIGHTS
+    from recsys.blend import WeightsError
+
+    with pytest.raises(WeightsError):
+        BlendWeights((Bucket("all", None, {"svd": 1.0}),))
+    with pytest.raises(WeightsError):
+        BlendWeights((Bucket("closed", 5, {"als": 1.0}),))
+
+
+def test_cold_start_popular_well_rated_and_genre_filter(spark, movies):
+    ratings = spark.createDataFrame(
+        [(u, 1, 5.0) for u in range(1, 31)]  # Heat: 30 x 5 stars
+        + [(u, 2, 3.0) for u in range(1, 41)]  # Toy Story: 40 x 3 stars
+        + [(u, 3, 5.0) for u in range(1, 3)]  # Casino: only 2 ratings (below min_count)
+        + [(u, 4, 4.0) for u in range(1, 26)],  # Babe: 25 x 4 stars
+        RATINGS,
+    )
+    pop = movie_popularity(ratings)
+    schema = StructType(
+        [
+            StructField(C.MOVIE_ID, IntegerType()),
+            StructField(C.RANK, IntegerType()),
+            StructField(C.REASON, StringType()),
+        ]
+    )
+    anyone = cold_start(pop, movies, n=3, min_count=20).select(C.MOVIE_ID, C.RANK, C.REASON)
+    expected = spark.createDataFrame(
+        [(1, 1, "popular in Action"), (4, 2, "popular in Comedy"), (2, 3, "popular in Animation")],
+        schema,
+    )
+    assert_df_equality(anyone, expected, ignore_row_order=True, ignore_nullable=True)
+    dramas = cold_start(pop, movies, n=3, genres=["drama"], min_count=20)
+    expected = spark.createDataFrame([(4, 1, "popular in Drama")], schema)
+    assert_df_equality(dramas.select(C.MOVIE_ID, C.RANK, C.REASON), expected, ignore_nullable=True)
+
+
+def test_reasons_name_a_rated_movie_in_the_right_format(spark, movies):
+    ratings = spark.createDataFrame([(1, 1, 5.0), (1, 6, 3.5), (2, 2, 4.0)], RATINGS)
+    schema = StructType([*RECS.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
+    recs = spark.createDataFrame(
+        [
+            (1, 5, 0.9, 1),  # explained by item-kNN: Heat
+            (1, 4, 0.5, None),  # no source reason: rated movie sharing most genres (Clueless)
+            (3, 3, 0.2, None),  # user without ratings
+        ],
+        schema,
+    )
+    actual = attach_reasons(recs, ratings, movies).select(
+        C.USER_ID, C.MOVIE_ID, C.BECAUSE_MOVIE_ID, C.REASON
+    )
+    out = StructType(
+        [
+            StructField(C.USER_ID, IntegerType()),
+            StructField(C.MOVIE_ID, IntegerType()),
+            StructField(C.BECAUSE_MOVIE_ID, IntegerType()),
+            StructField(C.REASON, StringType()),
+        ]
+    )
+    expected = spark.createDataFrame(
+        [
+            (1, 5, 1, "because you rated Heat (1995) 5/5"),
+            (1, 4, 6, "because you rated Clueless (1995) 3.5/5"),
+            (3, 3, None, "popular in Crime"),
+        ],
+        out,
+    )
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_mmr_rerank_in_spark(spark, movies):
+    schema = StructType([*RECS.fields, StructField(C.RANK, IntegerType(), False)])
+    recs = spark.createDataFrame(
+        [(1, 1, 1.0, 1), (1, 3, 0.99, 2), (1, 5, 0.98, 3), (1, 6, 0.5, 4)], schema
+    )
+    same = mmr_rerank(recs, movies, 0.0, n=3).select(C.MOVIE_ID, C.RANK)
+    assert [tuple(r) for r in same.orderBy(C.RANK).collect()] == [(1, 1), (3, 2), (5, 3)]
+    # relevance (min-max) 1, .98, .96, 0; lambda .8: after Heat, Casino/Se7en score
+    # .2 * .98 - .8 / 3 < 0 while Clueless (no genre shared with Heat) scores 0.
+    diverse = mmr_rerank(recs, movies, 0.8, n=3).orderBy(C.RANK)
+    got = [(r[C.MOVIE_ID], r[C.RANK], r[C.SCORE]) for r in diverse.collect()]
+    assert [g[:2] for g in got] == [(1, 1), (6, 2), (3, 3)] and got[1][2] == 0.5
+
+    def ild(ids):
+        g = [set(TITLES[m][1]) for m in ids]
+        pairs = [(a, b) for i, a in enumerate(g) for b in g[i + 1 :]]
+        return sum(1 - len(a & b) / len(a | b) for a, b in pairs) / len(pairs)
+
+    assert ild([g[0] for g in got]) > ild([1, 3, 5])

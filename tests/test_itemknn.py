@@ -1,0 +1,104 @@
+"""Item-kNN on a tiny matrix whose cosine neighbours are known by hand.
+
+users: 1 -> {10, 20}; 2 -> {10, 20, 30}; 3 -> {30, 40}; 4 -> {10, 40}
+n: 10:3, 20:2, 30:2, 40:2
+cosine: (10,20) = 2/sqrt(6); (10,30) = (10,40) = 1/sqrt(6); (20,30) = (30,40) = 1/2; (20,40) = 0
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from chispa import assert_approx_df_equality
+from pyspark.sql.types import DoubleType, FloatType, IntegerType, StructField, StructType
+
+from recsys import columns as C
+from recsys.itemknn import KnnParams, item_neighbors, itemknn_scores, user_neighbors
+
+RATINGS = StructType(
+    [
+        StructField(C.USER_ID, IntegerType(), False),
+        StructField(C.MOVIE_ID, IntegerType(), False),
+        StructField(C.RATING, FloatType(), False),
+    ]
+)
+COSINE = KnnParams(k=2, via_weight=0.0, neighbor_pop=0.5, normalize=False)
+S6 = 1 / math.sqrt(6)
+
+
+@pytest.fixture(scope="module")
+def ratings(spark):
+    rows = [(1, 10), (1, 20), (2, 10), (2, 20), (2, 30), (3, 30), (3, 40), (4, 10), (4, 40)]
+    return spark.createDataFrame([(u, m, 4.0) for u, m in rows], RATINGS)
+
+
+def test_cosine_neighbors_top_k(spark, ratings):
+    actual = item_neighbors(ratings, COSINE).select(C.MOVIE_ID, C.NEIGHBOR_ID, C.SIMILARITY, C.RANK)
+    schema = StructType(
+        [
+            StructField(C.MOVIE_ID, IntegerType()),
+            StructField(C.NEIGHBOR_ID, IntegerType()),
+            StructField(C.SIMILARITY, DoubleType()),
+            StructField(C.RANK, IntegerType()),
+        ]
+    )
+    expected = spark.createDataFrame(
+        [
+            (10, 20, 2 * S6, 1),
+            (10, 30, S6, 2),  # ties with 40: smaller id first, k=2 drops 40
+            (20, 10, 2 * S6, 1),
+            (20, 30, 0.5, 2),
+            (30, 20, 0.5, 1),
+            (30, 40, 0.5, 2),
+            (40, 30, 0.5, 1),
+            (40, 10, S6, 2),
+        ],
+        schema,
+    )
+    assert_approx_df_equality(
+        actual, expected, precision=1e-9, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_scores_sum_neighbors_exclude_rated_and_name_best_rated(spark, ratings):
+    nbrs = item_neighbors(ratings, COSINE)
+    actual = itemknn_scores(ratings, nbrs, n=5).where(f"{C.USER_ID} in (1, 3)")
+    schema = StructType(
+        [
+            StructField(C.USER_ID, IntegerType()),
+            StructField(C.MOVIE_ID, IntegerType()),
+            StructField(C.SCORE, DoubleType()),
+            StructField(C.RANK, IntegerType()),
+            StructField(C.BECAUSE_MOVIE_ID, IntegerType()),
+        ]
+    )
+    # user 1 rated 10, 20: 30 gets 10->30 (1/sqrt6) + 20->30 (0.5); 40 is nobody's top-2 of
+    # theirs. user 3 rated 30, 40: 20 via 30 (0.5); 10 via 40 (1/sqrt6).
+    expected = spark.createDataFrame(
+        [(1, 30, S6 + 0.5, 1, 20), (3, 20, 0.5, 1, 30), (3, 10, S6, 2, 40)], schema
+    )
+    assert_approx_df_equality(
+        actual, expected, precision=1e-9, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_normalized_rows_sum_to_one_and_cap_bounds_join(spark, ratings):
+    params = KnnParams(k=3, normalize=True, max_per_via=2)
+    sums = item_neighbors(ratings, params).groupBy(C.MOVIE_ID).sum(C.SIMILARITY).collect()
+    assert sums and all(abs(r[1] - 1.0) < 1e-9 for r in sums)
+    # with at most 2 ratings kept per user, no pair can be supported by more than 1 user here
+    # except (10, 20) if both of user 1's and one of user 2's sampled pairs agree
+    max_support = item_neighbors(ratings, params).agg({C.SUPPORT: "max"}).first()[0]
+    assert max_support <= 2
+
+
+def test_user_neighbors_roles_swapped(spark, ratings):
+    got = {
+        (r[C.USER_ID], r[C.NEIGHBOR_ID]): r[C.SIMILARITY]
+        for r in user_neighbors(ratings, KnnParams(k=5, via_weight=0.0, normalize=False))
+        .where(f"{C.USER_ID} = 1")
+        .collect()
+    }
+    # user 1 {10,20}, user 2 {10,20,30}: 2 / sqrt(2*3); user 4 {10,40}: 1 / sqrt(2*2)
+    assert got == pytest.approx({(1, 2): 2 / math.sqrt(6), (1, 4): 0.5})
