@@ -12,26 +12,30 @@ import re
 
 from pyspark.sql import DataFrame
 
+from recsys import columns as C
 from recsys.errors import RecsysError
 from recsys.lake import Lake
+from recsys.runs import T_RUNS
 
 # Tables the jobs write, in pipeline order. Used to find tables under a remote root (s3a://...)
 # where the lake cannot list folders; local roots are listed, so extra tables show up too.
 KNOWN_TABLES: tuple[str, ...] = (
-    "ratings",
-    "movies",
-    "tags",
-    "users",
-    "ingest_rejects",
-    "als_user_factors",
-    "als_item_factors",
-    "als_candidates",
-    "movie_neighbors",
-    "content_scores",
-    "recommendations",
-    "similar_movies",
-    "metrics",
-    "runs",
+    C.T_RATINGS,
+    C.T_MOVIES,
+    C.T_TAGS,
+    C.T_USERS,
+    C.T_REJECTS,
+    C.T_ALS_USER_FACTORS,
+    C.T_ALS_ITEM_FACTORS,
+    C.T_ALS_CANDIDATES,
+    C.T_ALS_SEARCH,
+    C.T_MOVIE_NEIGHBORS,
+    C.T_CONTENT_SCORES,
+    C.T_ITEM_NEIGHBORS,
+    C.T_RECOMMENDATIONS,
+    C.T_SIMILAR_MOVIES,
+    C.T_METRICS,
+    T_RUNS,
 )
 
 

@@ -1,0 +1,162 @@
+"""End to end: `recsys pipeline` on the tiny synthetic dataset, and the properties every
+recommendation list must have (no rated movie, N rows, ranks 1..N, honest reasons)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, IntegerType, StringType, TimestampType
+
+from recsys import columns as C
+from recsys.pipeline import (
+    STAGES,
+    StageUnavailable,
+    check_stages,
+    metrics_report,
+    user_report,
+)
+from tests._pipeline_run import N, shared_pipeline_run
+
+REC_COLUMNS = {
+    C.RUN_ID: StringType(),
+    C.USER_ID: IntegerType(),
+    C.RANK: IntegerType(),
+    C.MOVIE_ID: IntegerType(),
+    C.SCORE: DoubleType(),
+    C.ALS_SCORE: DoubleType(),
+    C.CONTENT_SCORE: DoubleType(),
+    C.REASON: StringType(),
+    C.GENERATED_AT: TimestampType(),
+}
+
+
+@pytest.fixture(scope="module")
+def run(spark, tmp_path_factory):
+    return shared_pipeline_run(spark, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def recs(run):
+    return run.lake.read(C.T_RECOMMENDATIONS)
+
+
+def test_every_stage_ran_and_recorded_itself(run):
+    assert list(run.result.stages) == list(STAGES)
+    runs = run.lake.read("runs")
+    pipeline = runs.where(F.col(C.RUN_ID) == run.result.run_id).collect()
+    assert [(r["job"], r["status"]) for r in pipeline] == [("pipeline", "succeeded")]
+    assert set(pipeline[0]["timings"]) == set(STAGES)
+    stage_ids = [s.run_id for s in run.result.stages.values()]
+    assert None not in stage_ids
+    ok = runs.where(F.col(C.RUN_ID).isin(stage_ids) & (F.col("status") == "succeeded"))
+    assert ok.select(C.RUN_ID).distinct().count() == len(STAGES)
+
+
+def test_output_tables_have_their_schemas(run, recs):
+    from recsys.blend import RECOMMENDATIONS, SIMILAR_MOVIES
+    from recsys.content import CONTENT_SCORES, MOVIE_NEIGHBORS
+    from recsys.evaluation import METRICS_SCHEMA
+    from recsys.runs import RUNS
+
+    types = {f.name: f.dataType for f in recs.schema.fields}
+    assert {name: types.get(name) for name in REC_COLUMNS} == REC_COLUMNS
+    for name, schema in [
+        (C.T_MOVIE_NEIGHBORS, MOVIE_NEIGHBORS),
+        (C.T_CONTENT_SCORES, CONTENT_SCORES),
+        (C.T_METRICS, METRICS_SCHEMA),
+        (C.T_RECOMMENDATIONS, RECOMMENDATIONS),
+        (C.T_SIMILAR_MOVIES, SIMILAR_MOVIES),
+        ("runs", RUNS),
+    ]:
+        assert run.lake.schema(name).simpleString() == schema.simpleString(), name
+    for name in (C.T_RATINGS, C.T_MOVIES, C.T_ALS_CANDIDATES, C.T_ITEM_NEIGHBORS):
+        assert run.lake.exists(name), name
+
+
+def test_no_user_is_recommended_a_movie_they_rated(run, recs):
+    rated = run.lake.read("ratings").select(C.USER_ID, C.MOVIE_ID)
+    assert recs.join(rated, [C.USER_ID, C.MOVIE_ID], "left_semi").count() == 0
+
+
+def test_every_user_gets_n_rows_ranked_1_to_n(run, recs):
+    ratings = run.lake.read("ratings")
+    n_movies = run.lake.read("movies").count()
+    per_user = recs.groupBy(C.USER_ID).agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.countDistinct(C.RANK).alias("ranks"),
+        F.countDistinct(C.MOVIE_ID).alias("movies"),
+        F.min(C.RANK).alias("lo"),
+        F.max(C.RANK).alias("hi"),
+    )
+    expected = ratings.groupBy(C.USER_ID).agg(
+        F.least(F.lit(N), F.lit(n_movies) - F.count(F.lit(1))).alias("want")
+    )
+    joined = expected.join(per_user, C.USER_ID, "left")
+    bad = joined.where(
+        F.col("rows").isNull()
+        | (F.col("rows") != F.col("want"))
+        | (F.col("ranks") != F.col("rows"))
+        | (F.col("movies") != F.col("rows"))
+        | (F.col("lo") != 1)
+        | (F.col("hi") != F.col("rows"))
+    )
+    assert bad.limit(5).collect() == []
+    assert per_user.count() == expected.count()
+
+
+def test_reasons_name_a_movie_the_user_rated(run, recs):
+    from recsys.blend._reasons import because_text
+
+    rated = (
+        run.lake.read("ratings")
+        .join(run.lake.read("movies"), C.MOVIE_ID)
+        .select(
+            C.USER_ID,
+            because_text(F.col(C.TITLE), F.col(C.RATING)).alias(C.REASON),
+        )
+    )
+    honest = recs.join(rated, [C.USER_ID, C.REASON], "left_semi")
+    cold = recs.where(F.col(C.REASON).startswith("popular in "))
+    assert recs.where(F.col(C.REASON).isNull()).count() == 0
+    assert honest.count() + cold.count() == recs.count()
+    assert honest.count() > 0
+
+
+def test_evaluate_scored_every_model_and_baseline(run):
+    evaluate_id = run.result.stage_run_id("evaluate")
+    metrics = run.lake.read(C.T_METRICS).where(F.col(C.RUN_ID) == evaluate_id)
+    ndcg = {r[C.MODEL]: r[C.VALUE] for r in metrics.where(F.col(C.METRIC) == "ndcg").collect()}
+    assert set(ndcg) == {"als", "content", "blend", "most-popular", "most-popular-rated", "random"}
+    assert all(0.0 <= v <= 1.0 for v in ndcg.values())
+    assert ndcg["blend"] > ndcg["random"]
+    assert not (Path(run.lake.root) / "_eval" / evaluate_id).exists()  # scratch removed
+
+
+def test_reports_show_titles_reasons_and_metrics(run, recs):
+    user = recs.agg(F.min(C.USER_ID)).first()[0]
+    text = user_report(run.lake, n=N)
+    assert text.startswith(f"user {user} rated ")
+    expected = (
+        recs.where(F.col(C.USER_ID) == user)
+        .join(run.lake.read("movies"), C.MOVIE_ID)
+        .orderBy(C.RANK)
+        .select(C.TITLE, C.REASON)
+        .first()
+    )
+    first_row = text.splitlines()[4]
+    assert first_row.split()[0] == "1"
+    assert expected[C.TITLE][:40] in first_row and expected[C.REASON][:20] in first_row
+    report = metrics_report(run.lake, run.result.stage_run_id("evaluate"))
+    assert report.splitlines()[0].split()[:5] == ["dataset", "split", "model", "k", "precision"]
+    assert "blend" in report
+
+
+def test_a_missing_stage_fails_before_any_work(monkeypatch):
+    from recsys import cli
+
+    monkeypatch.setitem(cli.COMMANDS, "train-als", ("no_such_job", "missing on purpose"))
+    with pytest.raises(StageUnavailable, match=r"als: .*recsys/cli/no_such_job\.py does not exist"):
+        check_stages(list(STAGES))
+    assert check_stages(["content", "ingest"]) == ["ingest", "content"]
