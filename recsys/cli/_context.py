@@ -22,6 +22,9 @@ class JobContext:
 
     @cached_property
     def spark(self) -> SparkSession:
+        # A session that already runs (pytest's, a notebook's) belongs to its creator: reuse it
+        # and leave it running on close().
+        self._owns_spark = SparkSession.getActiveSession() is None
         spark = build_spark(self.settings.spark)
         checkpoint = f"{self.lake_root.rstrip('/')}/_checkpoints"
         spark.sparkContext.setCheckpointDir(checkpoint)
@@ -36,5 +39,5 @@ class JobContext:
         return Lake(self.spark, self.lake_root, engine=self.settings.lake.engine)
 
     def close(self) -> None:
-        if "spark" in self.__dict__:
+        if "spark" in self.__dict__ and self._owns_spark:
             self.spark.stop()

@@ -9,13 +9,14 @@ Line numbers are 1-based and count ``\\n`` like ``wc -l`` (a trailing ``\\r`` of
 stripped, a lone ``\\r`` does not end a line). They are computed without a global sort: the
 text reader splits a file into blocks at byte offsets (``_metadata.file_block_start``) and
 reads each block's lines in order inside one partition, where ``monotonically_increasing_id``
-is consecutive. One small aggregation gives each block its line count; a running sum over the
-blocks (a handful of rows, ordered by offset) gives each block's first line number.
+is consecutive. One aggregation gives each block its first id and line count (one row per
+block, a few per GB); running sums over the blocks, in offset order, give each block's first
+line number, inlined into the plan as a literal map.
 """
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from recsys.ingest import validate as V
@@ -40,13 +41,7 @@ def read_lines(spark: SparkSession, path: str, source: str, encoding: str = UTF_
             F.monotonically_increasing_id().alias("_mid"),
         )
     )
-    blocks = raw.groupBy("_blk").agg(F.min("_mid").alias("_first"), F.count("*").alias("_n"))
-    by_offset = Window.orderBy("_blk").rowsBetween(Window.unboundedPreceding, -1)
-    blocks = blocks.select(
-        "_blk", "_first", F.coalesce(F.sum("_n").over(by_offset), F.lit(0)).alias("_before")
-    )
-    numbered = raw.join(F.broadcast(blocks), "_blk")
-    line = (F.col("_before") + F.col("_mid") - F.col("_first") + 1).cast("long")
+    line = (F.col("_mid") + _block_offsets(raw)).cast("long")
     data = F.col("value").cast("binary")
     if encoding.upper().replace("_", "-") in {"LATIN-1", "LATIN1", LATIN_1}:
         text, reason = F.decode(data, LATIN_1), F.lit(None).cast("string")
@@ -54,12 +49,25 @@ def read_lines(spark: SparkSession, path: str, source: str, encoding: str = UTF_
         valid = F.is_valid_utf8(F.col("value"))
         text = F.when(valid, F.col("value")).otherwise(F.decode(data, LATIN_1))
         reason = F.when(~valid, F.lit(V.Reason.UNDECODABLE_TEXT))
-    return numbered.select(
+    return raw.select(
         F.lit(source).alias(V.SRC),
         line.alias(V.LINE),
         F.regexp_replace(text, "\r$", "").alias(V.RECORD),
         reason.alias(V.REASON),
     )
+
+
+def _block_offsets(raw: DataFrame) -> Column:
+    """Per block, what turns ``_mid`` into the 1-based line number. One aggregation job whose
+    result has one row per block (a few per GB), collected and inlined as a literal map."""
+    stats = raw.groupBy("_blk").agg(F.min("_mid").alias("first"), F.count("*").alias("n"))
+    before, offsets = 0, []
+    for row in sorted(stats.collect(), key=lambda r: r["_blk"]):  # bounded by the block count
+        offsets += [F.lit(row["_blk"]), F.lit(before + 1 - row["first"])]
+        before += row["n"]
+    if not offsets:
+        return F.lit(0)
+    return F.element_at(F.create_map(*offsets), F.col("_blk"))
 
 
 def drop_blank(lines: DataFrame) -> DataFrame:

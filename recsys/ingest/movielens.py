@@ -234,17 +234,20 @@ def _users(
     ).drop(_F)
 
 
-def genre_names_100k(spark: SparkSession, path: str, source: str) -> list[str]:
-    """u.genre's names ordered by index (19 rows: collected, it is metadata, not data)."""
-    lines = L.drop_blank(L.read_lines(spark, path, source, L.LATIN_1))
-    f = L.split_plain(F.col(V.RECORD), "|")
-    rows = lines.select(
-        F.try_element_at(f, F.lit(1)).alias("name"),
-        V.parse_int(F.try_element_at(f, F.lit(2))).alias("idx"),
-    ).collect()
-    if not rows or any(r["idx"] is None for r in rows):
-        raise InputError(f"{source}: expected lines 'genre name|index', e.g. 'Action|1'")
-    return [r["name"] for r in sorted(rows, key=lambda r: r["idx"])]
+def genre_names_100k(path: Path, source: str) -> list[str]:
+    """u.genre's names ordered by index. Read on the driver: 19 short lines of metadata that
+    shape the parser (the genre flag columns), like a header."""
+    names = {}
+    for raw in path.read_bytes().decode("latin-1").splitlines():
+        name, sep, idx = raw.strip().rpartition("|")
+        if not raw.strip():
+            continue
+        if not sep or not idx.isdigit():
+            raise InputError(f"{source}: expected lines 'genre name|index', found {raw!r}")
+        names[int(idx)] = name
+    if not names:
+        raise InputError(f"{source}: no genres listed (expected lines 'genre name|index')")
+    return [names[i] for i in sorted(names)]
 
 
 def parse_100k(spark: SparkSession, layout: Layout, base: str) -> dict[str, DataFrame]:
@@ -252,7 +255,7 @@ def parse_100k(spark: SparkSession, layout: Layout, base: str) -> dict[str, Data
         path = f"{base}/{layout.files[role]}"
         return _lines_split(spark, path, layout.source(role), sep, L.LATIN_1, csv=False)
 
-    names = genre_names_100k(spark, f"{base}/{layout.files['genres']}", layout.source("genres"))
+    names = genre_names_100k(layout.folder / layout.files["genres"], layout.source("genres"))
     flags = [_field(5 + i) for i in range(len(names))]
     genres = F.array_compact(
         F.array(*[F.when(fl == "1", F.lit(g)) for fl, g in zip(flags, names, strict=True)])

@@ -191,9 +191,10 @@ def conform(df: DataFrame, schema: StructType) -> DataFrame:
     cols = []
     for f in schema.fields:
         present = f.name in df.columns
-        c = (F.col(f.name) if present else F.lit(None)).cast(f.dataType)
-        if isinstance(f.dataType, ArrayType) and not f.dataType.containsNull:
-            c = F.array_compact(c)
+        c = F.col(f.name) if present else F.lit(None)
+        if isinstance(f.dataType, ArrayType) and not f.dataType.containsNull and present:
+            c = F.array_compact(c)  # declares the elements non-null, which a cast cannot
+        c = c.cast(f.dataType)
         if not f.nullable:
             c = F.coalesce(c, _default(f.dataType))
         cols.append(c.alias(f.name))
