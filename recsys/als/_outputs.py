@@ -1,0 +1,83 @@
+"""Persist an ALS run: factor and candidate tables, the saved model, search table, metrics."""
+
+from __future__ import annotations
+
+import json
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from recsys import columns as C
+from recsys.als._schemas import CANDIDATES, SEARCH
+from recsys.als._train import ALSRunResult
+from recsys.evaluation import metrics_rows, write_metrics
+from recsys.lake import Lake
+from recsys.runs import RunRecorder
+
+MODELS_DIR = "_models/als"
+
+
+def model_path(lake: Lake, run_id: str) -> str:
+    """Where a run's fitted model is saved: ``<lake root>/_models/als/<run_id>``."""
+    return f"{lake.root.rstrip('/')}/{MODELS_DIR}/{run_id}"
+
+
+def _factors(df: DataFrame, run_id: str) -> DataFrame:
+    """The ``FACTORS`` columns (see ``recsys.als._schemas``)."""
+    return df.select(
+        F.col(C.ID).cast("int").alias(C.ID),
+        F.col(C.FEATURES).cast("array<float>").alias(C.FEATURES),
+        F.lit(run_id).alias(C.RUN_ID),
+    )
+
+
+def search_rows(lake: Lake, run_id: str, dataset: str, result: ALSRunResult) -> DataFrame:
+    """The run's search table as ``als_search`` rows (params as JSON, one row per grid point)."""
+    assert result.search is not None
+    data = []
+    for r in result.search.rows:
+        params = {k: r[k] for k in result.config.tuned() if k in r}
+        data.append(
+            (run_id, dataset, r["mode"], json.dumps(params, sort_keys=True),
+             result.search.objective, r.get("rmse"), r.get("ndcg"), r.get("precision"),
+             r.get("fit_s"), bool(r["chosen"]))
+        )  # fmt: skip
+    return lake.spark.createDataFrame(data, SEARCH)
+
+
+def write_outputs(
+    lake: Lake, run: RunRecorder, result: ALSRunResult, dataset: str, split: str, k: int
+) -> DataFrame | None:
+    """Write every table of the run (recording versions in ``run``); returns the metric rows
+    written (``None`` when the run had no held-out evaluation)."""
+    assert result.final is not None and result.candidates is not None
+    run_id = run.run_id
+    final = result.final
+    final.model.write().overwrite().save(model_path(lake, run_id))
+    meta = {"run_id": run_id, "job": "train_als"}
+    for table, df in (
+        (C.T_ALS_USER_FACTORS, final.user_factors),
+        (C.T_ALS_ITEM_FACTORS, final.item_factors),
+    ):
+        run.wrote(table, lake.overwrite(table, _factors(df, run_id), **meta))
+    candidates = result.candidates.select(
+        *(F.col(f.name).cast(f.dataType) for f in CANDIDATES.fields if f.name != C.RUN_ID),
+        F.lit(run_id).alias(C.RUN_ID),
+    )
+    run.wrote(C.T_ALS_CANDIDATES, lake.overwrite(C.T_ALS_CANDIDATES, candidates, **meta))
+    if result.search is not None:
+        rows = search_rows(lake, run_id, dataset, result)
+        run.wrote(C.T_ALS_SEARCH, lake.append(C.T_ALS_SEARCH, rows, **meta))
+    if not result.metrics:
+        return None
+    params = json.dumps(result.config.to_dict(), sort_keys=True)
+    frames = [
+        metrics_rows(run_id, dataset, split, model, params if model.startswith("als") else "{}",
+                     values, k)
+        for model, values in result.metrics.items()
+    ]  # fmt: skip
+    metric_df = frames[0]
+    for f in frames[1:]:
+        metric_df = metric_df.unionByName(f)
+    run.wrote(C.T_METRICS, write_metrics(lake, metric_df))
+    return metric_df
