@@ -75,7 +75,7 @@ class MissingInputError(RecsysError):
 class RecommendParams:
     n: int = 10
     """Recommendations per user."""
-    candidates: int = 100
+    candidates: int = 50
     """Candidates taken from each source per user before blending."""
     diversity: float = 0.0
     """MMR lambda in [0, 1]; 0 = no re-rank."""

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--genres", help="with --user, for a user without ratings: e.g. Drama,Comedy"
     )
     parser.add_argument(
-        "--candidates", type=int, default=100, help="candidates per source and user (100)"
+        "--candidates", type=int, default=50, help="candidates per source and user (50)"
     )
     parser.add_argument(
         "--diversity", type=float, default=0.0, help="MMR lambda in [0, 1]; 0 = off (default)"

@@ -1,0 +1,159 @@
+"""Blend benchmark: every component alone, the tuned blend, most-popular, and the diversity
+re-rank, on MovieLens with the project protocol (per-user stratified 75/25, seed 42, k=10).
+
+Weights are chosen on a validation split carved from the training part (75/25 of train, seed
+42), never on test; the printed weight-vs-nDCG table is that validation search. Then every
+source is rebuilt on the full training part and scored on test.
+
+    .venv/bin/python benchmarks/blend.py --dataset ml-100k
+    .venv/bin/python benchmarks/blend.py --dataset ml-latest-small
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import time
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from recsys import columns as C
+from recsys.als import ALSConfig, fit, top_n
+from recsys.blend import (
+    DEFAULT_WEIGHTS,
+    RecommendParams,
+    assign_buckets,
+    blend,
+    candidate_sources,
+    combine_candidates,
+    history_sizes,
+    mmr_rerank,
+)
+from recsys.blend._tuning import best_by_bucket, weight_grid_ndcg
+from recsys.config import load_settings
+from recsys.content import ContentParams, content_scores, train_content
+from recsys.display import format_table
+from recsys.evaluation import evaluate_recs, most_popular, ranking_metrics, stratified_split
+from recsys.evaluation._metrics import intra_list_diversity
+from recsys.lake import Lake
+from recsys.session import build_spark
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ALS_CONFIG = ALSConfig(mode="implicit", rank=128, reg_param=1.0, alpha=10.0, max_iter=15)
+"""The tuned implicit setting of ANCHORS.md (chosen there on a validation split)."""
+CANDIDATES = 50
+METRICS = ["precision", "recall", "ndcg", "map", "coverage", "novelty", "diversity"]
+
+
+def load(spark: SparkSession, dataset: str, root: str) -> dict[str, DataFrame]:
+    from recsys.ingest import ingest
+
+    lake = Lake(spark, os.path.join(root, dataset))
+    if not lake.exists(C.T_RATINGS):
+        ingest(spark, lake, str(DATA / f"{dataset}.zip"))
+    out = {n: lake.read(n) for n in (C.T_RATINGS, C.T_MOVIES)}
+    out[C.T_TAGS] = lake.read(C.T_TAGS) if lake.exists(C.T_TAGS) else None
+    return out
+
+
+def cached(df: DataFrame) -> DataFrame:
+    df = df.cache()
+    df.count()
+    return df
+
+
+def sources(train: DataFrame, content_nbrs: DataFrame, params: RecommendParams) -> dict:
+    t0 = time.perf_counter()
+    als = cached(top_n(fit(train, ALS_CONFIG), train, n=params.candidates))
+    content = cached(content_scores(train, content_nbrs, n=params.candidates))
+    src = candidate_sources(train, params, als=als, content=content)
+    frames = {k: cached(v) for k, v in src.frames.items()}
+    print(f"  sources built in {time.perf_counter() - t0:.0f} s", flush=True)
+    return frames
+
+
+def grid() -> list[dict[str, float]]:
+    combos = [{s: 1.0} for s in ("als", "itemknn", "userknn", "content", "popularity")]
+    for a, i, u, c, p in itertools.product(
+        (0.4, 0.55, 0.7), (0.1, 0.2, 0.3), (0.0, 0.15, 0.3), (0.0, 0.1), (0.0, 0.05)
+    ):
+        combos.append({"als": a, "itemknn": i, "userknn": u, "content": c, "popularity": p})
+    return combos
+
+
+def row(name: str, m: dict[str, float]) -> tuple:
+    return (name, *[m.get(k) for k in METRICS])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dataset", default="ml-100k")
+    ap.add_argument("--lake", default="/tmp/recsys-bench-blend")
+    ap.add_argument("--lambdas", default="0,0.1,0.3,0.5")
+    args = ap.parse_args()
+    settings = load_settings("local", ["spark.shuffle_partitions=4"])
+    spark = build_spark(settings.spark)
+    spark.sparkContext.setCheckpointDir(os.path.join(args.lake, "_checkpoints"))
+    data = load(spark, args.dataset, args.lake)
+    ratings, movies = data[C.T_RATINGS], data[C.T_MOVIES]
+    params = RecommendParams(candidates=CANDIDATES)
+    content_nbrs = cached(train_content(movies, data[C.T_TAGS], ContentParams(), k=20).neighbors)
+
+    train, test = (cached(d) for d in stratified_split(ratings, ratio=0.75, seed=42))
+    fit_part, val = (cached(d) for d in stratified_split(train, ratio=0.75, seed=42))
+
+    print(f"== {args.dataset}: validation (train 75/25 of the training part)", flush=True)
+    t0 = time.perf_counter()
+    vsrc = sources(fit_part, content_nbrs, params)
+    cands = cached(combine_candidates(vsrc, params.normalization))
+    buckets = assign_buckets(history_sizes(fit_part), DEFAULT_WEIGHTS)
+    results = weight_grid_ndcg(cands, buckets, val, grid(), k=10)
+    print(f"  grid of {len(grid())} weight combinations in {time.perf_counter() - t0:.0f} s")
+    cols = ["als", "itemknn", "userknn", "content", "popularity", "bucket", "ndcg", "users"]
+    top = [r for r in results if r["bucket"] == "all"]
+    singles = [r for r in top if sum(r[s] > 0 for s in cols[:5]) == 1]
+    shown = top[:12] + singles
+    print("\nweight vs validation nDCG@10 (all users; best 12, then each source alone)")
+    print(format_table(cols, [tuple(r[c] for c in cols) for r in shown]))
+    best = best_by_bucket(results)
+    print("\nbest per history bucket:", best)
+    weights = DEFAULT_WEIGHTS
+    for label in (b.label for b in DEFAULT_WEIGHTS.buckets):
+        if label in best and label not in ("0", "1-5"):
+            weights = weights.with_bucket(label, best[label])
+    # a bucket absent from validation keeps its prior; the open bucket takes the overall best
+    params = RecommendParams(candidates=CANDIDATES, weights=weights)
+    print("weights used on test:", weights.to_dict(), flush=True)
+    for f in vsrc.values():
+        f.unpersist()
+
+    print(f"\n== {args.dataset}: test (sources rebuilt on the full training part)", flush=True)
+    tsrc = sources(train, content_nbrs, params)
+    table = []
+    for name, f in tsrc.items():
+        table.append(row(name, evaluate_recs(f, train, test, movies=movies, k=10)))
+    pop = most_popular(train, test.select(C.USER_ID).distinct(), k=10)
+    table.append(row("most-popular", evaluate_recs(pop, train, test, movies=movies, k=10)))
+    pool = cached(blend(tsrc, train, params.weights, n=50, method=params.normalization))
+    table.append(
+        row("blend", evaluate_recs(pool.where(F.col(C.RANK) <= 10), train, test, movies, 10))
+    )
+    print(format_table(["model", *METRICS], table))
+
+    print("\ndiversity re-rank (MMR over genre Jaccard, pool 50)")
+    div = []
+    for lam in (float(x) for x in args.lambdas.split(",")):
+        recs = cached(mmr_rerank(pool, movies, lam, n=10, pool=50))
+        m = ranking_metrics(recs, test, k=10)
+        ild = intra_list_diversity(recs.select(C.USER_ID, C.MOVIE_ID), movies)
+        div.append((lam, m["ndcg"], m["precision"], ild))
+        recs.unpersist()
+    print(format_table(["lambda", "ndcg", "precision", "intra_list_diversity"], div))
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
