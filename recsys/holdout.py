@@ -20,6 +20,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
 from recsys.evaluation import (
@@ -133,11 +134,14 @@ def evaluate_holdout(
     stages = [MODEL_TABLES[m][0] for m in MODEL_TABLES if m in spec.models]
     scratch_root = f"{lake.root.rstrip('/')}/{SCRATCH}/{run_id}"
     scratch = _Scratch(ctx, scratch_root)
+    cached: list[DataFrame] = []
     try:
         if stages:
             _write_scratch(lake, scratch.lake, train, test)
             train = scratch.lake.read(C.T_RATINGS)  # the split, computed once
             run_pipeline(scratch, stage_args, stages=stages)
+        test = test.persist(StorageLevel.MEMORY_AND_DISK)  # read by every model's metrics
+        cached.append(test)
         test_users = test.select(C.USER_ID).distinct()
         outputs: dict[str, DataFrame] = {}
         for model, (_, table) in MODEL_TABLES.items():
@@ -154,6 +158,8 @@ def evaluate_holdout(
         rows = []
         params = {"split": spec.split, "ratio": spec.ratio, "seed": spec.seed}
         for model, recs in outputs.items():
+            recs = recs.filter(F.col(C.RANK) <= spec.k).persist(StorageLevel.MEMORY_AND_DISK)
+            cached.append(recs)  # top-k rows only: ranking and beyond-accuracy both read them
             values = evaluate_recs(recs, train, test, movies=movies, k=spec.k)
             result.metrics[model] = values
             rows.append(metrics_rows(run_id, dataset, spec.split, model, params, values, spec.k))
@@ -163,6 +169,8 @@ def evaluate_holdout(
                 table = table.unionByName(more)
             result.metrics_version = write_metrics(lake, table)
     finally:
+        for df in cached:
+            df.unpersist()
         if not spec.keep_scratch and "://" not in scratch_root:
             shutil.rmtree(scratch_root, ignore_errors=True)
     result.seconds = time.perf_counter() - t0

@@ -160,3 +160,26 @@ def test_a_missing_stage_fails_before_any_work(monkeypatch):
     with pytest.raises(StageUnavailable, match=r"als: .*recsys/cli/no_such_job\.py does not exist"):
         check_stages(list(STAGES))
     assert check_stages(["content", "ingest"]) == ["ingest", "content"]
+
+
+@pytest.mark.parametrize(
+    ("params", "label"),
+    [
+        ({"source": "synthetic", "size": None}, "synthetic-default"),
+        ({"source": "synthetic", "size": "tiny"}, "synthetic-tiny"),
+        ({"source": "ml-100k"}, "ml-100k"),
+        ({"source": "/data/ml-latest-small.zip"}, "ml-latest-small"),
+        ({"source": "synthetic", "ratings": "/data/my_ratings.csv"}, "my_ratings.csv"),
+    ],
+)
+def test_metrics_are_labelled_with_what_was_ingested(params, label):
+    from recsys.cli.evaluate import label_from_ingest
+
+    assert label_from_ingest(params) == label
+
+
+def test_evaluate_refuses_unknown_models_before_starting_spark(capsys):
+    from recsys.cli import main
+
+    assert main(["evaluate", "--models", "blend,magic"]) == 2
+    assert "unknown model(s) ['magic']" in capsys.readouterr().err
