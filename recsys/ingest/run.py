@@ -105,7 +105,11 @@ def resolve(
         spec = synthetic.SyntheticSpec() if source == SYNTHETIC else source
         if not isinstance(spec, synthetic.SyntheticSpec):
             raise TypeError(f"unsupported ingest source {source!r}")
-        return f"synthetic ({spec})", parse_synthetic(synthetic.generate(spark, spec))
+        label = (
+            f"synthetic (users={spec.users}, movies={spec.movies}, "
+            f"ratings_per_user={spec.ratings_per_user}, seed={spec.seed})"
+        )
+        return label, parse_synthetic(synthetic.generate(spark, spec))
     text = str(source)
     path = Path(text).expanduser()
     if not path.exists():
@@ -235,7 +239,11 @@ def derived_users(good: dict[str, DataFrame]) -> DataFrame:
 
 
 def write_batch(spark: SparkSession, lake: Lake, parsed: dict[str, DataFrame]) -> IngestSummary:
-    checked = validate_batch(lake, parsed)
+    checked = {
+        # Only rejects need their raw record: drop it from valid rows before caching them.
+        name: df.withColumn(V.RECORD, F.when(F.col(V.REASON).isNotNull(), F.col(V.RECORD)))
+        for name, df in validate_batch(lake, parsed).items()
+    }
     for df in checked.values():
         df.persist(StorageLevel.MEMORY_AND_DISK)
     try:
