@@ -13,7 +13,14 @@ from recsys.als._candidates import top_n
 from recsys.als._explicit import damped_biases, fit_explicit
 from recsys.als._implicit import fit_implicit, interactions
 from recsys.als._model import FittedALS, model_from_factors
-from recsys.als._params import GRIDS, ALSConfig, ALSConfigError, grid_configs
+from recsys.als._params import (
+    GRIDS,
+    MODE_DEFAULTS,
+    ALSConfig,
+    ALSConfigError,
+    config_for,
+    grid_configs,
+)
 from recsys.als._schemas import CANDIDATES, FACTORS, SEARCH
 from recsys.als._train import SPLITS, ALSRunResult, evaluate_fitted, split_ratings, train_als
 from recsys.als._tuning import SearchResult, fit, search, validation_scores
@@ -22,6 +29,7 @@ __all__ = [
     "CANDIDATES",
     "FACTORS",
     "GRIDS",
+    "MODE_DEFAULTS",
     "SEARCH",
     "SPLITS",
     "ALSConfig",
@@ -29,6 +37,7 @@ __all__ = [
     "ALSRunResult",
     "FittedALS",
     "SearchResult",
+    "config_for",
     "damped_biases",
     "evaluate_fitted",
     "fit",

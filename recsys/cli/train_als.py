@@ -12,10 +12,9 @@ Examples::
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 
 from recsys import columns as C
-from recsys.als import GRIDS, SPLITS, ALSConfig, train_als
+from recsys.als import GRIDS, MODE_DEFAULTS, SPLITS, ALSConfig, config_for, train_als
 from recsys.als._outputs import write_outputs
 from recsys.evaluation import format_metrics
 from recsys.runs import RunRecorder
@@ -29,6 +28,11 @@ def _values(kind: type):
         return [kind(v) for v in text.split(",") if v.strip()]
 
     return parse
+
+
+def _default(name: str) -> str:
+    per_mode = {m: v.get(name, getattr(ALSConfig(), name)) for m, v in MODE_DEFAULTS.items()}
+    return ", ".join(f"{v} {m}" for m, v in per_mode.items())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             flag,
             type=_values(kind),
             metavar="V[,V...]",
-            help=f"{name} (default {getattr(d, name)}); several values = search them",
+            help=f"{name} (default {_default(name)}); several values = search them",
         )
     parser.add_argument(
         "--threshold",
@@ -84,14 +88,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_and_grid(args: argparse.Namespace) -> tuple[ALSConfig, dict[str, list] | None]:
     """The base config from the flags, and the grid to search (``None`` = no search)."""
     given = {n: getattr(args, n) for n in _SEARCHABLE if getattr(args, n)}
-    base = ALSConfig(
-        mode=args.mode,
+    base = config_for(
+        args.mode,
         threshold=args.threshold,
         biases=not args.no_biases,
         num_blocks=args.num_blocks,
         seed=args.seed,
+        **{n: v[0] for n, v in given.items()},
     )
-    base = replace(base, **{n: v[0] for n, v in given.items()})
     grid = dict(GRIDS[args.mode][args.grid]) if args.grid != "none" else {}
     for name, values in given.items():  # values given on the command line win over the preset
         if len(values) > 1 or name in grid:
