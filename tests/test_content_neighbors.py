@@ -11,6 +11,7 @@ from recsys.content import (
     MOVIE_NEIGHBORS,
     ContentEstimator,
     ContentModel,
+    ContentParams,
     build_documents,
     exact_neighbors,
     movie_neighbors,
@@ -89,9 +90,10 @@ def test_ties_are_broken_by_neighbor_id(spark):
 
 
 def test_lsh_recall_against_exact_on_small_catalogue(spark):
-    movies, tags = random_catalogue(300)
+    movies, tags = random_catalogue(150)
     documents = build_documents(movies_df(spark, movies), tags_df(spark, tags)).cache()
-    model = ContentEstimator().fit(documents)
+    # generous LSH settings: this checks the join, distance -> cosine and ranking, not tuning
+    model = ContentEstimator(ContentParams(bucket_length=1.0, num_hash_tables=8)).fit(documents)
     exact = exact_neighbors(model, documents, k=10).cache()
     approx = movie_neighbors(model, documents, k=10)
     hits = approx.join(exact, [C.MOVIE_ID, C.NEIGHBOR_ID]).count()
