@@ -45,6 +45,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ALS_CONFIG = ALSConfig(mode="implicit", rank=128, reg_param=1.0, alpha=10.0, max_iter=15)
 """The tuned implicit setting of ANCHORS.md (chosen there on a validation split)."""
 CANDIDATES = 50
+T0 = time.perf_counter()
 METRICS = ["precision", "recall", "ndcg", "map", "coverage", "novelty", "diversity"]
 
 
@@ -65,10 +66,13 @@ def cached(df: DataFrame) -> DataFrame:
     return df
 
 
-def sources(train: DataFrame, content_nbrs: DataFrame, params: RecommendParams) -> dict:
+def sources(train: DataFrame, content_nbrs: DataFrame | None, params: RecommendParams) -> dict:
     t0 = time.perf_counter()
     als = cached(top_n(fit(train, ALS_CONFIG), train, n=params.candidates))
-    content = cached(content_scores(train, content_nbrs, n=params.candidates))
+    print(f"  ALS fitted in {time.perf_counter() - t0:.0f} s", flush=True)
+    content = None
+    if content_nbrs is not None:
+        content = cached(content_scores(train, content_nbrs, n=params.candidates))
     src = candidate_sources(train, params, als=als, content=content)
     frames = {k: cached(v) for k, v in src.frames.items()}
     print(f"  sources built in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -78,7 +82,7 @@ def sources(train: DataFrame, content_nbrs: DataFrame, params: RecommendParams) 
 def grid() -> list[dict[str, float]]:
     combos = [{s: 1.0} for s in ("als", "itemknn", "userknn", "content", "popularity")]
     for a, i, u, c, p in itertools.product(
-        (0.4, 0.55, 0.7), (0.1, 0.2, 0.3), (0.0, 0.15, 0.3), (0.0, 0.1), (0.0, 0.05)
+        (0.4, 0.55, 0.7), (0.1, 0.25), (0.0, 0.2, 0.35), (0.0, 0.1), (0.0,)
     ):
         combos.append({"als": a, "itemknn": i, "userknn": u, "content": c, "popularity": p})
     return combos
@@ -92,15 +96,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dataset", default="ml-100k")
     ap.add_argument("--lake", default="/tmp/recsys-bench-blend")
-    ap.add_argument("--lambdas", default="0,0.1,0.3,0.5")
+    ap.add_argument("--lambdas", default="0,0.2,0.5")
+    ap.add_argument("--no-content", action="store_true", help="leave the content source out")
     args = ap.parse_args()
-    settings = load_settings("local", ["spark.shuffle_partitions=4"])
+    settings = load_settings("local", ["spark.shuffle_partitions=4", "spark.driver_memory=3g"])
     spark = build_spark(settings.spark)
     spark.sparkContext.setCheckpointDir(os.path.join(args.lake, "_checkpoints"))
     data = load(spark, args.dataset, args.lake)
     ratings, movies = data[C.T_RATINGS], data[C.T_MOVIES]
     params = RecommendParams(candidates=CANDIDATES)
-    content_nbrs = cached(train_content(movies, data[C.T_TAGS], ContentParams(), k=20).neighbors)
+    content_nbrs = None
+    if not args.no_content:
+        result = train_content(movies, data[C.T_TAGS], ContentParams(), k=20)
+        content_nbrs = cached(result.neighbors)
+    print(f"  data and content neighbours ready in {time.perf_counter() - T0:.0f} s", flush=True)
 
     train, test = (cached(d) for d in stratified_split(ratings, ratio=0.75, seed=42))
     fit_part, val = (cached(d) for d in stratified_split(train, ratio=0.75, seed=42))
