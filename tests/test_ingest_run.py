@@ -105,6 +105,10 @@ def test_first_batch_tables(spark, first_batch):
         ("ml-mini/tags.csv", 2, Reason.DUPLICATE_TAG),
         ("ml-mini/tags.csv", 4, Reason.UNKNOWN_MOVIE),
     ]
+    records = {
+        (r[C.SOURCE], r[C.LINE_NUMBER]): r[C.RECORD] for r in lake.read(C.T_REJECTS).collect()
+    }
+    assert records[("ml-mini/ratings.csv", 7)] == "2,1,6.0,100"  # the raw line, \r stripped
     assert summary.rejects == {
         Reason.DUPLICATE_MOVIE: 1, Reason.DUPLICATE_RATING: 2, Reason.UNKNOWN_MOVIE: 2,
         Reason.RATING_OUT_OF_SCALE: 1, Reason.DUPLICATE_TAG: 1,
