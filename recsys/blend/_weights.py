@@ -125,8 +125,7 @@ DEFAULT_WEIGHTS = BlendWeights(
     (
         Bucket("0", 0, {"popularity": 1.0}),
         Bucket("1-5", 5, {"content": 0.5, "popularity": 0.3, "itemknn": 0.2}),
-        Bucket("6-20", 20, {"als": 0.4, "itemknn": 0.2, "userknn": 0.2, "content": 0.1,
-                            "popularity": 0.1}),
-        Bucket(">20", None, {"als": 0.5, "itemknn": 0.2, "userknn": 0.3}),
+        Bucket("6-20", 20, {"als": 0.4, "itemknn": 0.25, "userknn": 0.2}),
+        Bucket(">20", None, {"als": 0.55, "itemknn": 0.25, "userknn": 0.35}),
     )
 )  # fmt: skip
