@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from pyspark.sql import SparkSession
 
 from recsys.config import SparkSettings
@@ -27,6 +30,10 @@ def spark_conf(settings: SparkSettings) -> dict[str, str]:
         conf["spark.driver.memory"] = settings.driver_memory
     if settings.executor_memory:
         conf["spark.executor.memory"] = settings.executor_memory
+    if (settings.master or "").startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+        # Local Python workers must be this interpreter (the venv with pyarrow/numpy), not
+        # whatever `python3` is first on the PATH.
+        conf["spark.pyspark.python"] = sys.executable
     conf.update(settings.conf)
     return conf
 
