@@ -127,7 +127,8 @@ def candidate_sources(
     frames: dict[str, DataFrame] = {}
     notes: list[str] = []
     if als is not None:
-        frames["als"] = als.select(C.USER_ID, C.MOVIE_ID, C.SCORE)
+        keep = [c for c in (C.USER_ID, C.MOVIE_ID, C.SCORE, C.RANK) if c in als.columns]
+        frames["als"] = als.select(*keep)  # rank kept so a source can be evaluated alone
     else:
         notes.append("no ALS candidates (run `recsys train-als`); blending without ALS")
     frames["itemknn"] = itemknn_scores(
