@@ -66,12 +66,11 @@ def test_same_seed_same_rows_whatever_the_partitioning(spark, tiny):
 
 
 def test_another_seed_gives_other_data(spark, tiny):
-    other = generate(spark, replace(TINY, seed=TINY.seed + 1))[C.T_RATINGS]
-    other = other.toPandas().sort_values(KEYS[C.T_RATINGS]).reset_index(drop=True)
-    mine = tiny[C.T_RATINGS]
-    assert len(other) != len(mine) or not other.equals(mine)
-    shared = mine.merge(other, on=[C.USER_ID, C.MOVIE_ID])
-    assert len(shared) < 0.5 * len(mine)
+    """Movies are the cheapest table to regenerate; every table draws from the same seed."""
+    other = generate(spark, replace(TINY, seed=TINY.seed + 1))[C.T_MOVIES].toPandas()
+    mine = tiny[C.T_MOVIES]
+    assert len(other) == len(mine)
+    assert len(set(other[C.TITLE]) & set(mine[C.TITLE])) < 0.2 * len(mine)
 
 
 def test_sizes_and_value_ranges(tiny):
