@@ -1,4 +1,4 @@
-"""spark-submit entry point for `recsys evaluate` (same arguments): `spark-submit jobs/evaluate.py --help`."""
+"""spark-submit entry point for `recsys evaluate`; takes the same arguments (see --help)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for `recsys ingest` (same arguments): `spark-submit jobs/ingest.py --help`."""
+"""spark-submit entry point for `recsys ingest`; takes the same arguments (see --help)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for `recsys pipeline` (same arguments): `spark-submit jobs/pipeline.py --help`."""
+"""spark-submit entry point for `recsys pipeline`; takes the same arguments (see --help)."""
 
 import sys
 

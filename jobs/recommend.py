@@ -1,4 +1,4 @@
-"""spark-submit entry point for `recsys recommend` (same arguments): `spark-submit jobs/recommend.py --help`."""
+"""spark-submit entry point for `recsys recommend`; takes the same arguments (see --help)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for `recsys train-als` (same arguments): `spark-submit jobs/train_als.py --help`."""
+"""spark-submit entry point for `recsys train-als`; takes the same arguments (see --help)."""
 
 import sys
 

@@ -1,4 +1,4 @@
-"""spark-submit entry point for `recsys train-content` (same arguments): `spark-submit jobs/train_content.py --help`."""
+"""spark-submit entry point for `recsys train-content`; takes the same arguments (see --help)."""
 
 import sys
 

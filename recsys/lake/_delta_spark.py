@@ -67,7 +67,8 @@ class DeltaSparkEngine:
         on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         newer = None
         if newer_col:
-            newer = f"t.`{newer_col}` IS NULL OR s.`{newer_col}` IS NULL OR s.`{newer_col}` >= t.`{newer_col}`"
+            t, s = f"t.`{newer_col}`", f"s.`{newer_col}`"
+            newer = f"{t} IS NULL OR {s} IS NULL OR {s} >= {t}"
         (
             self._DeltaTable.forPath(self.spark, uri)
             .alias("t")
