@@ -166,3 +166,10 @@ def test_tables_lists_delta_tables(spark, lake):
 
 def test_auto_engine_is_delta_rs_without_delta_jars(spark, tmp_path):
     assert Lake(spark, str(tmp_path)).engine.name == "delta-rs"
+
+
+def test_count_comes_from_the_log_for_any_version(spark, lake):
+    lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1), (2, 10, 3.0, 1)]))
+    lake.upsert("ratings", ratings(spark, [(1, 10, 1.0, 2), (3, 30, 2.5, 2)]), KEYS)
+    assert lake.count("ratings") == 3
+    assert lake.count("ratings", version=0) == 2

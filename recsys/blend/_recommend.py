@@ -203,7 +203,7 @@ def recommend(
                 C.T_ITEM_NEIGHBORS, item_neighbors(ratings, params.item_knn), run_id=run.run_id
             )
             nbrs = lake.read(C.T_ITEM_NEIGHBORS, version=version)
-            run.wrote(C.T_ITEM_NEIGHBORS, version, rows=nbrs.count())
+            run.wrote(C.T_ITEM_NEIGHBORS, version, rows=lake.count(C.T_ITEM_NEIGHBORS, version))
         sources = candidate_sources(ratings, params, als=als, content=content, item_nbrs=nbrs)
         with run.timed("blend"):
             recs = recommend_frame(sources.frames, ratings, movies, params)
@@ -226,7 +226,7 @@ def recommend(
         with run.timed("similar_movies"):
             similar = blend_similar_movies(nbrs, content_nbrs, k=params.similar_k)
             version = lake.overwrite(C.T_SIMILAR_MOVIES, similar, run_id=run.run_id)
-            n_similar = lake.read(C.T_SIMILAR_MOVIES, version=version).count()
+            n_similar = lake.count(C.T_SIMILAR_MOVIES, version)
             run.wrote(C.T_SIMILAR_MOVIES, version, rows=n_similar)
     return {
         "run_id": run.run_id,

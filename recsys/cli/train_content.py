@@ -47,12 +47,12 @@ def run(args: argparse.Namespace, ctx: JobContext) -> int:
         with run.timed("neighbors"):
             version = lake.overwrite(C.T_MOVIE_NEIGHBORS, result.neighbors, run_id=run.run_id)
             neighbors = lake.read(C.T_MOVIE_NEIGHBORS, version=version)
-            run.wrote(C.T_MOVIE_NEIGHBORS, version, rows=neighbors.count())
+            run.wrote(C.T_MOVIE_NEIGHBORS, version, rows=lake.count(C.T_MOVIE_NEIGHBORS, version))
         with run.timed("scores"):
             # score from the written table: the neighbour join is not recomputed
             scores = content_scores(ratings, neighbors, n=args.n)
             version = lake.overwrite(C.T_CONTENT_SCORES, scores, run_id=run.run_id)
-            n_scores = lake.read(C.T_CONTENT_SCORES, version=version).count()
+            n_scores = lake.count(C.T_CONTENT_SCORES, version)
             run.wrote(C.T_CONTENT_SCORES, version, rows=n_scores)
         result.documents.unpersist()
     print(

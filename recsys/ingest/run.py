@@ -269,24 +269,8 @@ def write_batch(spark: SparkSession, lake: Lake, parsed: dict[str, DataFrame]) -
     finally:
         for df in checked.values():
             df.unpersist()
-    summary.rows = {name: row_count(lake, name) for name in summary.versions}
+    summary.rows = {name: lake.count(name) for name in summary.versions}
     return summary
-
-
-def row_count(lake: Lake, name: str) -> int:
-    """Rows of a table: from the Delta log's per-file record counts when every file has one
-    (no data read), else counted by Spark."""
-    try:
-        from deltalake import DeltaTable
-
-        options = getattr(lake.engine, "storage_options", None)
-        actions = DeltaTable(lake.uri(name), storage_options=options).get_add_actions(flatten=True)
-        counts = actions.column("num_records").to_pylist()
-        if all(c is not None for c in counts):
-            return int(sum(counts))
-    except Exception:  # no stats or a store deltalake cannot open: fall back to Spark
-        pass
-    return lake.read(name).count()
 
 
 def first_seen(lake: Lake, rejects: DataFrame) -> DataFrame:

@@ -81,6 +81,14 @@ class DeltaRsEngine:
     def read(self, uri: str, version: int | None) -> DataFrame:
         return self._scan(self._table(uri, version), uri)
 
+    def count(self, uri: str, version: int | None) -> int:
+        """Rows from the log's per-file ``numRecords`` (no data read); Spark counts otherwise."""
+        table = self._table(uri, version)
+        counts = table.get_add_actions(flatten=True).column("num_records").to_pylist()
+        if all(c is not None for c in counts):
+            return int(sum(counts))
+        return self._scan(table, uri).count()
+
     # ---- writing -----------------------------------------------------------------------------
     def _write_files(self, uri: str, df: DataFrame) -> list[AddAction]:
         """Step 1: Spark writes the rows into a new folder; returns the add actions for them."""

@@ -108,6 +108,10 @@ class Lake:
                 raise LakeError(f"table {name!r} has no version {version}: {exc}") from exc
             raise
 
+    def count(self, name: str, version: int | None = None) -> int:
+        """Row count of a version, from Delta metadata where the engine can (no data scan)."""
+        return self.engine.count(self._require(name), version)
+
     def schema(self, name: str) -> StructType:
         return self.engine.schema(self._require(name))
 
