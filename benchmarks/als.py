@@ -25,7 +25,7 @@ from recsys import columns as C
 from recsys.als import GRIDS, ALSConfig, evaluate_fitted, fit, grid_configs, search, top_n
 from recsys.config import load_settings
 from recsys.evaluation import evaluate_recs, most_popular, stratified_split
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.session import build_spark
 
 COLUMNS = ["dataset", "model", "params", "RMSE", "P@10", "R@10", "nDCG@10", "MAP@10", "HR@10",

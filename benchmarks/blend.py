@@ -38,7 +38,7 @@ from recsys.content import ContentParams, content_scores, train_content
 from recsys.display import format_table
 from recsys.evaluation import evaluate_recs, most_popular, ranking_metrics, stratified_split
 from recsys.evaluation._metrics import intra_list_diversity
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.session import build_spark
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

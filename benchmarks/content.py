@@ -33,7 +33,7 @@ from recsys.content import (
     top_k,
 )
 from recsys.content._features import TERM, WEIGHT
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.session import build_spark
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

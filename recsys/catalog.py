@@ -1,7 +1,7 @@
 """Every lake table as a Spark SQL view of the same name, for analysts (``recsys sql``, the
 notebook): ``SELECT * FROM recommendations`` instead of knowing where the files live.
 
-The views are temporary views over DataFrames read through :class:`recsys.lake.Lake`, so they
+The views are temporary views over DataFrames read through :class:`recsys.lakehouse.Lake`, so they
 work on either lake engine and cannot be written to (Spark refuses INSERT into such a view).
 :func:`check_read_only` is the lexical guard ``recsys sql`` applies before running a statement.
 """
@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame
 
 from recsys import columns as C
 from recsys.errors import RecsysError
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.runs import T_RUNS
 
 # Tables the jobs write, in pipeline order. Used to find tables under a remote root (s3a://...)

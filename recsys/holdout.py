@@ -32,7 +32,7 @@ from recsys.evaluation import (
     temporal_split,
     write_metrics,
 )
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.pipeline import run_pipeline
 
 # model name in `metrics` -> (pipeline stage that makes it, table it writes)

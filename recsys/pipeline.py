@@ -31,7 +31,7 @@ from recsys.catalog import lake_tables
 from recsys.display import format_table
 from recsys.errors import RecsysError
 from recsys.evaluation import format_metrics
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.runs import T_RUNS, RunRecorder, new_run_id
 
 # stage -> the `recsys` sub-command that implements it, in pipeline order.

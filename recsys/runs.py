@@ -30,7 +30,7 @@ from pyspark.sql.types import (
 )
 
 from recsys import columns as C
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 
 T_RUNS = "runs"
 

@@ -18,7 +18,7 @@ _runs: dict[str, SimpleNamespace] = {}
 def job_context(spark, root: str) -> SimpleNamespace:
     """What the jobs need from a JobContext, on the test session (never closed here)."""
     from recsys.config import load_settings
-    from recsys.lake import Lake
+    from recsys.lakehouse import Lake
 
     settings = load_settings(str(REPO / "conf" / "test.yaml"), [f"lake.root={root}"])
     return SimpleNamespace(settings=settings, spark=spark, lake=Lake(spark, root), lake_root=root)

@@ -25,7 +25,7 @@ def spark(tmp_path_factory):
 @pytest.fixture
 def lake(spark, tmp_path):
     """An empty lake of its own for each test."""
-    from recsys.lake import Lake
+    from recsys.lakehouse import Lake
 
     return Lake(spark, str(tmp_path / "lake"), engine="delta-rs")
 

@@ -33,7 +33,7 @@ N = 3
 
 @pytest.fixture(scope="module")
 def written(spark, tmp_path_factory):
-    from recsys.lake import Lake
+    from recsys.lakehouse import Lake
 
     lake = Lake(spark, str(tmp_path_factory.mktemp("lake")), engine="delta-rs")
     movies = [(m, t, 1995, g, None) for m, (t, g) in TITLES.items()]

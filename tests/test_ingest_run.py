@@ -13,7 +13,7 @@ from recsys import columns as C
 from recsys.errors import InputError
 from recsys.ingest import Reason, ingest
 from recsys.ingest.run import copy_to
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.schemas import MOVIES, RATINGS, TAGS, USERS
 
 TABLES = (C.T_RATINGS, C.T_MOVIES, C.T_TAGS, C.T_USERS, C.T_REJECTS)

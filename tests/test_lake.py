@@ -15,7 +15,7 @@ from deltalake import DeltaTable
 
 from recsys import columns as C
 from recsys import schemas
-from recsys.lake import Lake, LakeError, table_uri
+from recsys.lakehouse import Lake, LakeError, table_uri
 
 KEYS = [C.USER_ID, C.MOVIE_ID]
 

@@ -79,7 +79,7 @@ def test_everything_else_is_refused(query, why):
 @pytest.fixture(scope="module")
 def small_lake(spark, tmp_path_factory):
     """Written once for the module: the tests only read it."""
-    from recsys.lake import Lake
+    from recsys.lakehouse import Lake
 
     lake = Lake(spark, str(tmp_path_factory.mktemp("sql") / "lake"), engine="delta-rs")
     movies = spark.createDataFrame([(1, "Heat (1995)"), (2, "Up (2009)")], MOVIES)

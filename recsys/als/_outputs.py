@@ -11,7 +11,7 @@ from recsys import columns as C
 from recsys.als._schemas import CANDIDATES, SEARCH
 from recsys.als._train import ALSRunResult
 from recsys.evaluation import metrics_rows, write_metrics
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.runs import RunRecorder
 
 MODELS_DIR = "_models/als"

@@ -37,7 +37,7 @@ from recsys.itemknn import (
     user_neighbors,
     userknn_scores,
 )
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.runs import RunRecorder
 
 JOB = "recommend"

@@ -7,7 +7,7 @@ from functools import cached_property
 from pyspark.sql import SparkSession
 
 from recsys.config import Settings, load_settings
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.session import build_spark
 
 

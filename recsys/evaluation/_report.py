@@ -23,7 +23,7 @@ from pyspark.sql.types import (
 
 from recsys import columns as C
 from recsys.evaluation._metrics import beyond_accuracy_metrics, ranking_metrics
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 
 METRICS_SCHEMA = StructType(
     [

@@ -27,7 +27,7 @@ from recsys.errors import InputError
 from recsys.ingest import movielens as ML
 from recsys.ingest import validate as V
 from recsys.ingest.generic import GenericSource, parse_generic
-from recsys.lake import Lake
+from recsys.lakehouse import Lake
 from recsys.schemas import KEYS, SCHEMAS
 
 SYNTHETIC = "synthetic"

@@ -11,7 +11,7 @@ Two engines sit behind one interface, chosen automatically:
 Either way the result is a real Delta table that any Delta reader sees identically.
 """
 
-from recsys.lake._base import LakeEngine, LakeError
-from recsys.lake._lake import Lake, delta_spark_available, table_uri
+from recsys.lakehouse._base import LakeEngine, LakeError
+from recsys.lakehouse._lake import Lake, delta_spark_available, table_uri
 
 __all__ = ["Lake", "LakeEngine", "LakeError", "delta_spark_available", "table_uri"]

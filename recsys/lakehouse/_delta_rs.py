@@ -32,7 +32,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from recsys.lake._base import LakeError
+from recsys.lakehouse._base import LakeError
 
 _FILE = "_recsys_file"
 _CLOBBER = "_recsys_newer"

@@ -9,7 +9,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
-from recsys.lake._base import LakeEngine, LakeError
+from recsys.lakehouse._base import LakeEngine, LakeError
 
 _ENGINES = ("auto", "delta-spark", "delta-rs")
 
@@ -72,10 +72,10 @@ class Lake:
 
     def _make(self, engine: str, storage_options: dict[str, str] | None) -> LakeEngine:
         if engine == "delta-spark":
-            from recsys.lake._delta_spark import DeltaSparkEngine
+            from recsys.lakehouse._delta_spark import DeltaSparkEngine
 
             return DeltaSparkEngine(self.spark)
-        from recsys.lake._delta_rs import DeltaRsEngine
+        from recsys.lakehouse._delta_rs import DeltaRsEngine
 
         return DeltaRsEngine(self.spark, storage_options)
 
