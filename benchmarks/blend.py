@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from recsys import columns as C
-from recsys.als import ALSConfig, fit, top_n
+from recsys.als import config_for, fit, top_n
 from recsys.blend import (
     DEFAULT_WEIGHTS,
     RecommendParams,
@@ -42,8 +42,8 @@ from recsys.lakehouse import Lake
 from recsys.session import build_spark
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-ALS_CONFIG = ALSConfig(mode="implicit", rank=128, reg_param=1.0, alpha=10.0, max_iter=15)
-"""The tuned implicit setting of ANCHORS.md (chosen there on a validation split)."""
+ALS_CONFIG = config_for("implicit")
+"""The product's implicit default, chosen on validation splits by ``benchmarks/als.py``."""
 CANDIDATES = 50
 T0 = time.perf_counter()
 METRICS = ["precision", "recall", "ndcg", "map", "coverage", "novelty", "diversity"]
@@ -80,11 +80,14 @@ def sources(train: DataFrame, content_nbrs: DataFrame | None, params: RecommendP
 
 
 def grid() -> list[dict[str, float]]:
-    combos = [{s: 1.0} for s in ("als", "itemknn", "userknn", "content", "popularity")]
-    for a, i, u, c, p in itertools.product(
-        (0.4, 0.55, 0.7), (0.1, 0.25), (0.0, 0.2, 0.35), (0.0, 0.1), (0.0,)
+    """Each source alone, then weight combinations relative to ALS (the strongest source)."""
+    combos = [{s: 1.0} for s in ("als", "ease", "itemknn", "userknn", "content", "popularity")]
+    for e, u, i, c, p in itertools.product(
+        (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5), (0.0, 0.1), (0.0, 0.1), (0.0, 0.1)
     ):
-        combos.append({"als": a, "itemknn": i, "userknn": u, "content": c, "popularity": p})
+        combos.append(
+            {"als": 1.0, "ease": e, "itemknn": i, "userknn": u, "content": c, "popularity": p}
+        )
     return combos
 
 
@@ -99,7 +102,7 @@ def main() -> None:
     ap.add_argument("--lambdas", default="0,0.2,0.5")
     ap.add_argument("--no-content", action="store_true", help="leave the content source out")
     args = ap.parse_args()
-    settings = load_settings("local", ["spark.shuffle_partitions=4", "spark.driver_memory=3g"])
+    settings = load_settings("local", ["spark.shuffle_partitions=8", "spark.driver_memory=8g"])
     spark = build_spark(settings.spark)
     spark.sparkContext.setCheckpointDir(os.path.join(args.lake, "_checkpoints"))
     data = load(spark, args.dataset, args.lake)
@@ -121,9 +124,9 @@ def main() -> None:
     buckets = assign_buckets(history_sizes(fit_part), DEFAULT_WEIGHTS)
     results = weight_grid_ndcg(cands, buckets, val, grid(), k=10)
     print(f"  grid of {len(grid())} weight combinations in {time.perf_counter() - t0:.0f} s")
-    cols = ["als", "itemknn", "userknn", "content", "popularity", "bucket", "ndcg", "users"]
+    cols = ["als", "ease", "itemknn", "userknn", "content", "popularity", "bucket", "ndcg", "users"]
     top = [r for r in results if r["bucket"] == "all"]
-    singles = [r for r in top if sum(r[s] > 0 for s in cols[:5]) == 1]
+    singles = [r for r in top if sum(r[s] > 0 for s in cols[:6]) == 1]
     shown = top[:12] + singles
     print("\nweight vs validation nDCG@10 (all users; best 12, then each source alone)")
     print(format_table(cols, [tuple(r[c] for c in cols) for r in shown]))

@@ -73,9 +73,11 @@ T_CONTENT_SCORES = "content_scores"
 
 # ---- blend, item-kNN, recommendations (issue 5) ----
 SUPPORT = "support"
+WEIGHT = "weight"
 ALS_SCORE = "als_score"
 CONTENT_SCORE = "content_score"
 ITEMKNN_SCORE = "itemknn_score"
+EASE_SCORE = "ease_score"
 USERKNN_SCORE = "userknn_score"
 POPULARITY_SCORE = "popularity_score"
 GENERATED_AT = "generated_at"

@@ -34,6 +34,7 @@ from recsys import columns as C
 __all__ = [
     "NEIGHBORS_SCHEMA",
     "KnnParams",
+    "cooccurrence_counts",
     "cooccurrence_neighbors",
     "item_neighbors",
     "itemknn_scores",
@@ -87,14 +88,13 @@ def _capped(ratings: DataFrame, key: str, via: str, cap: int, seed: int) -> Data
     return pairs.withColumn(_POS, F.row_number().over(order)).where(F.col(_POS) <= cap).drop(_POS)
 
 
-def cooccurrence_neighbors(
+def cooccurrence_counts(
     ratings: DataFrame, key: str, via: str, params: KnnParams = KnnParams()
 ) -> DataFrame:
-    """Top-``k`` neighbours of every ``key`` by co-occurrence through ``via``.
-
-    Returns ``key, neighbor_id, similarity, support, rank`` (rank 1 = most similar; ties broken
-    by the smaller neighbour id). ``support`` counts the shared ``via`` entities (after capping).
-    """
+    """Every pair of ``key`` entities sharing a ``via`` entity, in both directions:
+    ``_i, _j, _cw`` (co-occurrences weighted by ``d_via^-via_weight``), ``support`` (plain
+    count of shared ``via`` entities), ``_ni, _nj`` (entities' counts). All after capping
+    each ``via`` entity at ``max_per_via`` keys; sparse: only pairs that co-occur exist."""
     pairs = _capped(ratings, key, via, params.max_per_via, params.seed)
     by_via, by_key = Window.partitionBy(via), Window.partitionBy(key)
     x = pairs.select(
@@ -115,14 +115,24 @@ def cooccurrence_neighbors(
         half.select(F.col("_j").alias("_i"), F.col("_i").alias("_j"), _CW, C.SUPPORT)
     )
     counts = x.groupBy(key).agg(F.first(_N).alias(_N))
+    return both.join(F.broadcast(counts.toDF("_i", "_ni")), "_i").join(
+        F.broadcast(counts.toDF("_j", "_nj")), "_j"
+    )
+
+
+def cooccurrence_neighbors(
+    ratings: DataFrame, key: str, via: str, params: KnnParams = KnnParams()
+) -> DataFrame:
+    """Top-``k`` neighbours of every ``key`` by co-occurrence through ``via``.
+
+    Returns ``key, neighbor_id, similarity, support, rank`` (rank 1 = most similar; ties broken
+    by the smaller neighbour id). ``support`` counts the shared ``via`` entities (after capping).
+    """
+    both = cooccurrence_counts(ratings, key, via, params)
     sim = F.col(_CW) / (F.sqrt(F.col("_ni")) * F.pow(F.col("_nj"), params.neighbor_pop))
     if params.shrink > 0:
         sim = sim * F.col(C.SUPPORT) / (F.col(C.SUPPORT) + F.lit(float(params.shrink)))
-    scored = (
-        both.join(F.broadcast(counts.toDF("_i", "_ni")), "_i")
-        .join(F.broadcast(counts.toDF("_j", "_nj")), "_j")
-        .select("_i", "_j", sim.alias(C.SIMILARITY), C.SUPPORT)
-    )
+    scored = both.select("_i", "_j", sim.alias(C.SIMILARITY), C.SUPPORT)
     order = Window.partitionBy("_i").orderBy(F.col(C.SIMILARITY).desc(), F.col("_j"))
     top = scored.withColumn(C.RANK, F.row_number().over(order)).where(F.col(C.RANK) <= params.k)
     similarity = F.col(C.SIMILARITY)
@@ -169,17 +179,23 @@ def _debias(scored: DataFrame, ratings: DataFrame, power: float) -> DataFrame:
 
 
 def itemknn_scores(
-    ratings: DataFrame, neighbors: DataFrame, n: int = 100, candidate_pop: float = 0.0
+    ratings: DataFrame,
+    neighbors: DataFrame,
+    n: int = 100,
+    candidate_pop: float = 0.0,
+    weight: str = C.SIMILARITY,
 ) -> DataFrame:
     """Top-``n`` unrated movies per user: ``user_id, movie_id, score, rank, because_movie_id``.
 
-    ``score = sum over the user's rated movies i of sim(i, movie)``; ``because_movie_id`` is the
-    rated movie with the largest term (the smaller id on ties), so it is always one the user
-    rated.
+    ``score = sum over the user's rated movies i of weight(i, movie)`` (``weight`` names the
+    column of ``neighbors`` holding it); ``because_movie_id`` is the rated movie with the
+    largest term (the smaller id on ties), so it is always one the user rated.
     """
     rated = ratings.select(C.USER_ID, C.MOVIE_ID)
     edges = neighbors.select(
-        F.col(C.MOVIE_ID).alias(_SRC), F.col(C.NEIGHBOR_ID).alias(C.MOVIE_ID), C.SIMILARITY
+        F.col(C.MOVIE_ID).alias(_SRC),
+        F.col(C.NEIGHBOR_ID).alias(C.MOVIE_ID),
+        F.col(weight).alias(C.SIMILARITY),
     )
     best = F.max(F.struct(F.col(C.SIMILARITY), (-F.col(_SRC)).alias(_SRC)))
     scored = (

@@ -3,6 +3,7 @@
 from pyspark.sql.types import (
     ArrayType,
     DateType,
+    DoubleType,
     FloatType,
     IntegerType,
     LongType,
@@ -63,6 +64,17 @@ INGEST_REJECTS = StructType(
 )
 
 # Keys by which each ingest table is upserted.
+RECS = StructType(
+    [
+        StructField(C.USER_ID, IntegerType(), False),
+        StructField(C.MOVIE_ID, IntegerType(), False),
+        StructField(C.SCORE, DoubleType(), False),
+        StructField(C.RANK, IntegerType(), False),
+    ]
+)
+"""The recommendation contract every model's per-user top-N follows (ALS candidates, content
+and kNN scores, the blend); tables add their own columns (run id, reasons, ...) to it."""
+
 KEYS: dict[str, list[str]] = {
     C.T_RATINGS: [C.USER_ID, C.MOVIE_ID],
     C.T_MOVIES: [C.MOVIE_ID],

@@ -31,8 +31,9 @@ def spark_conf(settings: SparkSettings) -> dict[str, str]:
     if settings.executor_memory:
         conf["spark.executor.memory"] = settings.executor_memory
     if (settings.master or "").startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
-        # Local Python workers must be this interpreter (the venv with pyarrow/numpy), not
-        # whatever `python3` is first on the PATH.
+        # Local Python workers (pandas UDFs) must be this interpreter (the venv with pandas and
+        # pyarrow), not whatever `python3` is first on the PATH. The conf covers the JVM side;
+        # PySpark's SparkContext reads only the environment variable (see build_spark).
         conf["spark.pyspark.python"] = sys.executable
     conf.update(settings.conf)
     return conf
@@ -41,9 +42,12 @@ def spark_conf(settings: SparkSettings) -> dict[str, str]:
 def build_spark(settings: SparkSettings) -> SparkSession:
     """Get or create the session. ``master`` is applied only when the profile sets one."""
     builder = SparkSession.builder.appName(settings.app_name)
+    conf = spark_conf(settings)
+    if "spark.pyspark.python" in conf and not os.environ.get("PYSPARK_PYTHON"):
+        os.environ["PYSPARK_PYTHON"] = conf["spark.pyspark.python"]
     if settings.master:
         builder = builder.master(settings.master)
-    for key, value in spark_conf(settings).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

@@ -71,6 +71,27 @@ def test_explicit_predicts_unknown_users_from_biases(spark):
     assert got[1] == pytest.approx(fitted.global_mean + item_bias)
 
 
+def test_explicit_predictions_are_clipped_to_the_training_scale(spark):
+    from recsys.als._model import FittedALS, model_from_factors
+
+    factors = "id int, features array<float>"
+    users = spark.createDataFrame([(1, [3.0, 1.0])], factors)
+    items = spark.createDataFrame([(1, [2.0, 1.0]), (2, [-2.0, 0.0])], factors)
+    model = model_from_factors(spark, 2, users, items)
+    config = ALSConfig(mode="explicit", biases=False)
+    pairs = spark.createDataFrame([(1, 1), (1, 2)], "user_id int, movie_id int")
+
+    def predictions(fitted: FittedALS) -> dict[int, float]:
+        return {r[C.MOVIE_ID]: r[C.PREDICTION] for r in fitted.predict(pairs).collect()}
+
+    assert predictions(FittedALS(config, model, 0.0)) == {1: 7.0, 2: -6.0}
+    assert predictions(FittedALS(config, model, 0.0, rating_range=(1.0, 5.0))) == {1: 5.0, 2: 1.0}
+    train, _ = _planted(spark, n_users=10, n_items=10)
+    fitted = fit(train, ALSConfig(mode="explicit", rank=2, max_iter=3, num_blocks=1))
+    lo, hi = train.agg(F.min(C.RATING), F.max(C.RATING)).first()
+    assert fitted.rating_range == pytest.approx((lo, hi))
+
+
 def _blocks(spark):
     """Two tastes: users 1-10 watch movies 1-5, users 11-20 movies 6-10; each user misses
     exactly one movie of their block (user u misses movie (u-1) % 5 + block start)."""

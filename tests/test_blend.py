@@ -27,7 +27,7 @@ from recsys.blend import (
     normalize_per_user,
 )
 
-RECS = StructType(
+SCORED = StructType(
     [
         StructField(C.USER_ID, IntegerType(), False),
         StructField(C.MOVIE_ID, IntegerType(), False),
@@ -65,8 +65,8 @@ def movies(spark):
 
 
 def test_normalize_minmax_rank_zscore(spark):
-    df = spark.createDataFrame([(1, 1, 2.0), (1, 2, 4.0), (1, 3, 10.0), (2, 1, 7.0)], RECS)
-    out = StructType([*RECS.fields, StructField("n", DoubleType(), True)])
+    df = spark.createDataFrame([(1, 1, 2.0), (1, 2, 4.0), (1, 3, 10.0), (2, 1, 7.0)], SCORED)
+    out = StructType([*SCORED.fields, StructField("n", DoubleType(), True)])
     expected = {
         # user 2 has one candidate: min = max -> 1 (minmax, rank), 0.5 (zscore)
         "minmax": [0.0, 0.25, 1.0, 1.0],
@@ -104,10 +104,10 @@ def test_blend_weights_follow_history_bucket_and_exclude_rated(spark):
         [(1, 100, 4.0), (1, 101, 3.0)] + [(2, 100 + i, 4.0) for i in range(6)], RATINGS
     )
     als = spark.createDataFrame(
-        [(u, 1, 9.0) for u in (1, 2)] + [(u, 2, 1.0) for u in (1, 2)] + [(1, 100, 50.0)], RECS
+        [(u, 1, 9.0) for u in (1, 2)] + [(u, 2, 1.0) for u in (1, 2)] + [(1, 100, 50.0)], SCORED
     )
     content = spark.createDataFrame(
-        [(u, 2, 0.9) for u in (1, 2)] + [(u, 1, 0.1) for u in (1, 2)], RECS
+        [(u, 2, 0.9) for u in (1, 2)] + [(u, 1, 0.1) for u in (1, 2)], SCORED
     )
     actual = blend({"als": als, "content": content}, ratings, WEIGHTS, n=2).select(
         C.USER_ID, C.MOVIE_ID, C.RANK, C.SCORE, C.HISTORY_BUCKET
@@ -180,7 +180,7 @@ def test_cold_start_popular_well_rated_and_genre_filter(spark, movies):
 
 def test_reasons_name_a_rated_movie_in_the_right_format(spark, movies):
     ratings = spark.createDataFrame([(1, 1, 5.0), (1, 6, 3.5), (2, 2, 4.0)], RATINGS)
-    schema = StructType([*RECS.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
+    schema = StructType([*SCORED.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
     recs = spark.createDataFrame(
         [
             (1, 5, 0.9, 1),  # explained by item-kNN: Heat
@@ -212,7 +212,7 @@ def test_reasons_name_a_rated_movie_in_the_right_format(spark, movies):
 
 
 def test_mmr_rerank_in_spark(spark, movies):
-    schema = StructType([*RECS.fields, StructField(C.RANK, IntegerType(), False)])
+    schema = StructType([*SCORED.fields, StructField(C.RANK, IntegerType(), False)])
     recs = spark.createDataFrame(
         [(1, 1, 1.0, 1), (1, 3, 0.99, 2), (1, 5, 0.98, 3), (1, 6, 0.5, 4)], schema
     )

@@ -10,7 +10,6 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
-    DoubleType,
     FloatType,
     IntegerType,
     StringType,
@@ -35,15 +34,8 @@ from recsys.evaluation import (
     temporal_split,
     write_metrics,
 )
+from recsys.schemas import RECS
 
-RECS = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-        StructField(C.SCORE, DoubleType(), False),
-        StructField(C.RANK, IntegerType(), False),
-    ]
-)
 PAIRS = StructType(
     [
         StructField(C.USER_ID, IntegerType(), False),

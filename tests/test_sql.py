@@ -18,7 +18,7 @@ from recsys.display import format_table
 MOVIES = StructType(
     [StructField(C.MOVIE_ID, IntegerType(), False), StructField(C.TITLE, StringType(), False)]
 )
-RECS = StructType(
+RANKED = StructType(
     [
         StructField(C.USER_ID, IntegerType(), False),
         StructField(C.RANK, IntegerType(), False),
@@ -83,7 +83,7 @@ def small_lake(spark, tmp_path_factory):
 
     lake = Lake(spark, str(tmp_path_factory.mktemp("sql") / "lake"), engine="delta-rs")
     movies = spark.createDataFrame([(1, "Heat (1995)"), (2, "Up (2009)")], MOVIES)
-    recs = spark.createDataFrame([(7, 1, 2), (7, 2, 1), (8, 1, 1)], RECS)
+    recs = spark.createDataFrame([(7, 1, 2), (7, 2, 1), (8, 1, 1)], RANKED)
     lake.overwrite(C.T_MOVIES, movies)
     lake.overwrite("recommendations", recs)
     return lake

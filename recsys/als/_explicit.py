@@ -19,11 +19,12 @@ _RESIDUAL = "_residual"
 
 
 def damped_biases(
-    train: DataFrame, user_damping: float, item_damping: float
+    train: DataFrame, user_damping: float, item_damping: float, mu: float | None = None
 ) -> tuple[float, DataFrame, DataFrame]:
     """``(mu, user_bias, item_bias)``: movie offsets first, then user offsets on what is left,
     each ``sum / (count + damping)`` so sparse users and movies stay near the mean."""
-    mu = float(train.agg(F.avg(C.RATING)).first()[0])
+    if mu is None:
+        mu = float(train.agg(F.avg(C.RATING)).first()[0])
     item_bias = train.groupBy(C.MOVIE_ID).agg(
         (F.sum(F.col(C.RATING) - mu) / (F.count(F.lit(1)) + item_damping)).alias(_BIAS)
     )
@@ -40,10 +41,14 @@ def damped_biases(
 def fit_explicit(train: DataFrame, config: ALSConfig) -> FittedALS:
     """Fit rating prediction; with ``config.biases`` the returned model's factors are augmented
     so its plain dot product is the full biased prediction."""
+    stats = train.agg(F.avg(C.RATING), F.min(C.RATING), F.max(C.RATING)).first()
+    scale = (float(stats[1]), float(stats[2]))
     if not config.biases:
         model, seconds = fit_als(train, config)
-        return FittedALS(config, model, seconds)
-    mu, user_bias, item_bias = damped_biases(train, config.user_damping, config.item_damping)
+        return FittedALS(config, model, seconds, rating_range=scale)
+    mu, user_bias, item_bias = damped_biases(
+        train, config.user_damping, config.item_damping, float(stats[0])
+    )
     residuals = (
         train.join(F.broadcast(item_bias.withColumnRenamed(_BIAS, "_bi")), C.MOVIE_ID)
         .join(user_bias.withColumnRenamed(_BIAS, "_bu"), C.USER_ID)
@@ -71,4 +76,4 @@ def fit_explicit(train: DataFrame, config: ALSConfig) -> FittedALS:
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     augmented = model_from_factors(train.sparkSession, config.rank + 2, users, items)
-    return FittedALS(config, augmented, seconds, mu, user_bias, item_bias)
+    return FittedALS(config, augmented, seconds, mu, user_bias, item_bias, rating_range=scale)

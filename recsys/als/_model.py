@@ -38,20 +38,24 @@ class FittedALS:
     user_bias: DataFrame | None = None
     item_bias: DataFrame | None = None
     extra: dict[str, float] = field(default_factory=dict)
+    rating_range: tuple[float, float] | None = None
+    """Explicit mode: the lowest and highest training rating; predictions are clipped to it
+    (a 5.6 can only be worse than a 5 on a 5-star scale; Surprise clips the same way)."""
 
     def predict(self, pairs: DataFrame) -> DataFrame:
         """``pairs`` + ``prediction``. Explicit mode falls back to mean + biases for users or
-        movies the factors do not know, so every row is scored; implicit leaves them NaN."""
+        movies the factors do not know, so every row is scored, and clips to
+        ``rating_range``; implicit leaves unknown pairs NaN."""
         scored = self.model.transform(pairs)
         if self.user_bias is None or self.item_bias is None:
-            return scored
+            return self._clip(scored)
         fallback = (
             F.lit(self.global_mean)
             + F.coalesce(F.col("_bu"), F.lit(0.0))
             + F.coalesce(F.col("_bi"), F.lit(0.0))
         )
         pred = F.col(C.PREDICTION)
-        return (
+        scored = (
             scored.join(self.user_bias.withColumnRenamed(_BIAS, "_bu"), C.USER_ID, "left")
             .join(self.item_bias.withColumnRenamed(_BIAS, "_bi"), C.MOVIE_ID, "left")
             .withColumn(
@@ -60,6 +64,17 @@ class FittedALS:
             )
             .drop("_bu", "_bi")
         )
+        return self._clip(scored)
+
+    def _clip(self, scored: DataFrame) -> DataFrame:
+        if self.rating_range is None:
+            return scored
+        lo, hi = self.rating_range
+        pred = F.col(C.PREDICTION)
+        clipped = F.when(F.isnan(pred), pred).otherwise(
+            F.least(F.greatest(pred, F.lit(lo)), F.lit(hi))
+        )
+        return scored.withColumn(C.PREDICTION, clipped.cast("double"))
 
     @property
     def user_factors(self) -> DataFrame:

@@ -26,13 +26,13 @@ class ALSConfig:
     mode: str = "implicit"
     """``explicit``: predict ratings (RMSE); ``implicit``: rank movies (nDCG), ratings become
     confidences."""
-    rank: int = 64
+    rank: int = 128
     """Number of latent factors."""
     reg_param: float = 1.0
     """Spark's ``regParam``; ALS-WR scales it by each user's/movie's number of ratings."""
     max_iter: int = 15
     """Alternating sweeps; more sweeps need the checkpoint interval to cut the lineage."""
-    alpha: float = 10.0
+    alpha: float = 3.0
     """Implicit only: confidence is ``1 + alpha * value``, value from ``confidence``."""
     confidence: str = "linear"
     """Implicit only: the value ALS sees per rating: ``linear`` = the rating, ``log`` =
@@ -43,7 +43,7 @@ class ALSConfig:
     biases: bool = True
     """Explicit only: fit global mean + damped user and movie biases first and factorise the
     residuals (plain ALS has no bias terms and stays ~0.925 RMSE on ml-100k)."""
-    user_damping: float = 5.0
+    user_damping: float = 10.0
     """Shrinkage of a user's bias towards 0: ``sum(residual) / (n + user_damping)``."""
     item_damping: float = 10.0
     """Shrinkage of a movie's bias towards 0: ``sum(residual) / (n + item_damping)``."""
@@ -86,14 +86,16 @@ class ALSConfig:
         keys = ["rank", "reg_param", "max_iter"]
         if self.mode == "implicit":
             keys += ["alpha", "confidence"]
+        elif self.biases:
+            keys += ["user_damping", "item_damping"]
         return {k: getattr(self, k) for k in keys}
 
 
 # Starting values per mode when the caller gives none (from the validation searches of the
 # README's benchmark): explicit residual factors need far less regularisation than implicit.
 MODE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "explicit": {"rank": 20, "reg_param": 0.15, "max_iter": 15},
-    "implicit": {"rank": 64, "reg_param": 1.0, "alpha": 10.0, "max_iter": 15},
+    "explicit": {"rank": 20, "reg_param": 0.15, "max_iter": 15, "user_damping": 10.0},
+    "implicit": {"rank": 128, "reg_param": 1.0, "alpha": 3.0, "max_iter": 15},
 }
 
 
@@ -108,16 +110,22 @@ def config_for(mode: str, **overrides: Any) -> ALSConfig:
 GRIDS: dict[str, dict[str, dict[str, list[Any]]]] = {
     "explicit": {
         "small": {"rank": [8], "reg_param": [0.1], "max_iter": [8]},
-        "full": {"rank": [20], "reg_param": [0.15, 0.25, 0.4], "max_iter": [15]},
+        "full": {
+            "rank": [20],
+            "reg_param": [0.15, 0.2],
+            "max_iter": [15],
+            "user_damping": [5.0, 10.0],
+            "item_damping": [10.0, 25.0],
+        },
     },
     "implicit": {
         "small": {"rank": [16], "reg_param": [0.1], "alpha": [1.0], "max_iter": [8]},
         "full": {
-            "rank": [128],
+            "rank": [64, 128],
             "reg_param": [1.0],
             "max_iter": [15],
-            # searched as pairs (see ``pairs``): linear alpha 10 ~ binary alpha 35 in scale
-            "confidence,alpha": [("linear", 10.0), ("binary", 30.0)],
+            "confidence": ["linear"],
+            "alpha": [2.0, 3.0, 5.0, 10.0],
         },
     },
 }

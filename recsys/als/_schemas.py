@@ -12,6 +12,7 @@ from pyspark.sql.types import (
 )
 
 from recsys import columns as C
+from recsys.schemas import RECS
 
 # als_user_factors / als_item_factors: one row per user (movie); explicit runs with biases store
 # the augmented vectors [p, 1, mu + b_u] / [q, b_m, 1] so a dot product is the full prediction.
@@ -24,15 +25,7 @@ FACTORS = StructType(
 )
 
 # als_candidates: the recommendation contract plus the run that produced it.
-CANDIDATES = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-        StructField(C.SCORE, DoubleType(), False),
-        StructField(C.RANK, IntegerType(), False),
-        StructField(C.RUN_ID, StringType(), False),
-    ]
-)
+CANDIDATES = StructType([*RECS.fields, StructField(C.RUN_ID, StringType(), False)])
 
 # als_search: one row per grid point of a run's validation search.
 SEARCH = StructType(

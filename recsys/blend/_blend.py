@@ -18,7 +18,7 @@ from recsys.blend._normalize import normalize_per_user
 from recsys.blend._weights import SCORE_COLUMNS, SOURCES, BlendWeights
 
 # Which sources can explain a recommendation with a rated movie, best first.
-_BECAUSE_ORDER = ("itemknn", "content")
+_BECAUSE_ORDER = ("itemknn", "ease", "content")
 
 
 def history_sizes(ratings: DataFrame) -> DataFrame:

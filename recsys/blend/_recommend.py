@@ -29,6 +29,7 @@ from recsys.blend._reasons import attach_reasons
 from recsys.blend._rerank import mmr_rerank
 from recsys.blend._similar import blend_similar_movies
 from recsys.blend._weights import DEFAULT_WEIGHTS, BlendWeights
+from recsys.ease import EaseParams, ease_scores, ease_weights
 from recsys.errors import RecsysError
 from recsys.itemknn import (
     KnnParams,
@@ -51,6 +52,7 @@ RECOMMENDATIONS = StructType(
         StructField(C.SCORE, DoubleType(), False),
         StructField(C.ALS_SCORE, DoubleType(), True),
         StructField(C.CONTENT_SCORE, DoubleType(), True),
+        StructField(C.EASE_SCORE, DoubleType(), True),
         StructField(C.ITEMKNN_SCORE, DoubleType(), True),
         StructField(C.USERKNN_SCORE, DoubleType(), True),
         StructField(C.POPULARITY_SCORE, DoubleType(), True),
@@ -65,6 +67,9 @@ ITEM_KNN = KnnParams()
 """Item-kNN defaults (validation-chosen, see benchmarks/blend.py)."""
 USER_KNN = KnnParams(k=200, via_weight=1.0, neighbor_pop=0.5, candidate_pop=0.2)
 """User-kNN defaults: the same weighting with roles swapped, mild popularity debiasing."""
+
+EASE = EaseParams()
+"""Neighbourhood-EASE defaults (validation-chosen, see benchmarks/blend.py)."""
 
 
 class MissingInputError(RecsysError):
@@ -85,6 +90,8 @@ class RecommendParams:
     item_knn: KnnParams = ITEM_KNN
     user_knn: KnnParams | None = USER_KNN
     """None switches the user-kNN source off."""
+    ease: EaseParams | None = EASE
+    """Neighbourhood EASE (:mod:`recsys.ease`); None switches the source off."""
     weights: BlendWeights = DEFAULT_WEIGHTS
     similar_k: int = 20
 
@@ -97,6 +104,7 @@ class RecommendParams:
             "normalization": self.normalization,
             "item_knn": self.item_knn.as_dict(),
             "user_knn": None if self.user_knn is None else self.user_knn.as_dict(),
+            "ease": None if self.ease is None else self.ease.as_dict(),
             "weights": self.weights.to_dict(),
             "similar_k": self.similar_k,
         }
@@ -134,6 +142,8 @@ def candidate_sources(
     frames["itemknn"] = itemknn_scores(
         ratings, nbrs, n=n, candidate_pop=params.item_knn.candidate_pop
     )
+    if params.ease is not None:
+        frames["ease"] = ease_scores(ratings, ease_weights(ratings, params.ease), n=n)
     if params.user_knn is not None:
         frames["userknn"] = userknn_scores(
             ratings,

@@ -20,11 +20,12 @@ from pyspark.sql.types import DoubleType, IntegerType, StringType, StructField, 
 from recsys import columns as C
 from recsys.errors import RecsysError
 
-SOURCES = ("als", "itemknn", "userknn", "content", "popularity")
+SOURCES = ("als", "ease", "itemknn", "userknn", "content", "popularity")
 """Candidate sources, in the order their columns appear."""
 
 SCORE_COLUMNS = {
     "als": C.ALS_SCORE,
+    "ease": C.EASE_SCORE,
     "itemknn": C.ITEMKNN_SCORE,
     "userknn": C.USERKNN_SCORE,
     "content": C.CONTENT_SCORE,
@@ -125,7 +126,7 @@ DEFAULT_WEIGHTS = BlendWeights(
     (
         Bucket("0", 0, {"popularity": 1.0}),
         Bucket("1-5", 5, {"content": 0.5, "popularity": 0.3, "itemknn": 0.2}),
-        Bucket("6-20", 20, {"als": 0.4, "itemknn": 0.25, "userknn": 0.2}),
-        Bucket(">20", None, {"als": 0.55, "itemknn": 0.25, "userknn": 0.35}),
+        Bucket("6-20", 20, {"als": 1.0, "ease": 0.5, "userknn": 0.25}),
+        Bucket(">20", None, {"als": 1.0, "ease": 0.5, "userknn": 0.25}),
     )
 )  # fmt: skip

@@ -93,7 +93,7 @@ class ContentEstimator:
         return ContentModel(tfidf).with_lsh(p.bucket_length, p.num_hash_tables, p.seed)
 
 
-TERM, WEIGHT = "term", "weight"
+TERM, WEIGHT = "term", C.WEIGHT
 _TOKEN, _IDF, _COUNT = "_token", "_idf", "_count"
 
 

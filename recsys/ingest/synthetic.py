@@ -94,9 +94,9 @@ SYNTHETIC_SIZES: dict[str, SyntheticSpec] = {
     "tiny": SyntheticSpec(users=150, movies=300, ratings_per_user=20),
     "small": SyntheticSpec(users=600, movies=1000, ratings_per_user=50),
     "default": SyntheticSpec(),
-    "1m": SyntheticSpec(users=6000, movies=4000, ratings_per_user=167),
-    "10m": SyntheticSpec(users=70000, movies=10000, ratings_per_user=143),
-    "25m": SyntheticSpec(users=160000, movies=60000, ratings_per_user=156),
+    "1m": SyntheticSpec(users=7500, movies=4000, ratings_per_user=167),
+    "10m": SyntheticSpec(users=82000, movies=10000, ratings_per_user=143),
+    "25m": SyntheticSpec(users=186000, movies=60000, ratings_per_user=156),
 }
 """Presets by name; approximate rating counts: tiny 3k, small 30k, default 100k, 1m 1M,
 10m 10M, 25m 25M."""
