@@ -24,6 +24,7 @@ from recsys import columns as C
 from recsys.als import config_for, fit, top_n
 from recsys.blend import (
     DEFAULT_WEIGHTS,
+    BlendWeights,
     RecommendParams,
     assign_buckets,
     blend,
@@ -95,29 +96,11 @@ def row(name: str, m: dict[str, float]) -> tuple:
     return (name, *[m.get(k) for k in METRICS])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--dataset", default="ml-100k")
-    ap.add_argument("--lake", default="/tmp/recsys-bench-blend")
-    ap.add_argument("--lambdas", default="0,0.2,0.5")
-    ap.add_argument("--no-content", action="store_true", help="leave the content source out")
-    args = ap.parse_args()
-    settings = load_settings("local", ["spark.shuffle_partitions=8", "spark.driver_memory=8g"])
-    spark = build_spark(settings.spark)
-    spark.sparkContext.setCheckpointDir(os.path.join(args.lake, "_checkpoints"))
-    data = load(spark, args.dataset, args.lake)
-    ratings, movies = data[C.T_RATINGS], data[C.T_MOVIES]
-    params = RecommendParams(candidates=CANDIDATES)
-    content_nbrs = None
-    if not args.no_content:
-        result = train_content(movies, data[C.T_TAGS], ContentParams(), k=20)
-        content_nbrs = cached(result.neighbors)
-    print(f"  data and content neighbours ready in {time.perf_counter() - T0:.0f} s", flush=True)
-
-    train, test = (cached(d) for d in stratified_split(ratings, ratio=0.75, seed=42))
+def validate(dataset: str, train: DataFrame, content_nbrs, params: RecommendParams) -> BlendWeights:
+    """Weights per history bucket chosen on a validation split carved from ``train``."""
     fit_part, val = (cached(d) for d in stratified_split(train, ratio=0.75, seed=42))
 
-    print(f"== {args.dataset}: validation (train 75/25 of the training part)", flush=True)
+    print(f"== {dataset}: validation (train 75/25 of the training part)", flush=True)
     t0 = time.perf_counter()
     vsrc = sources(fit_part, content_nbrs, params)
     cands = cached(combine_candidates(vsrc, params.normalization))
@@ -136,11 +119,43 @@ def main() -> None:
     for label in (b.label for b in DEFAULT_WEIGHTS.buckets):
         if label in best and label not in ("0", "1-5"):
             weights = weights.with_bucket(label, best[label])
-    # a bucket absent from validation keeps its prior; the open bucket takes the overall best
-    params = RecommendParams(candidates=CANDIDATES, weights=weights)
+    # a bucket absent from validation keeps its prior
     print("weights used on test:", weights.to_dict(), flush=True)
     for f in vsrc.values():
         f.unpersist()
+
+    return weights
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dataset", default="ml-100k")
+    ap.add_argument("--lake", default="/tmp/recsys-bench-blend")
+    ap.add_argument("--lambdas", default="0,0.2,0.5")
+    ap.add_argument("--no-content", action="store_true", help="leave the content source out")
+    ap.add_argument(
+        "--weights", help="a weights YAML (as conf): skip the validation search, test only"
+    )
+    args = ap.parse_args()
+    settings = load_settings("local", ["spark.shuffle_partitions=8", "spark.driver_memory=8g"])
+    spark = build_spark(settings.spark)
+    spark.sparkContext.setCheckpointDir(os.path.join(args.lake, "_checkpoints"))
+    data = load(spark, args.dataset, args.lake)
+    ratings, movies = data[C.T_RATINGS], data[C.T_MOVIES]
+    params = RecommendParams(candidates=CANDIDATES)
+    content_nbrs = None
+    if not args.no_content:
+        result = train_content(movies, data[C.T_TAGS], ContentParams(), k=20)
+        content_nbrs = cached(result.neighbors)
+    print(f"  data and content neighbours ready in {time.perf_counter() - T0:.0f} s", flush=True)
+
+    train, test = (cached(d) for d in stratified_split(ratings, ratio=0.75, seed=42))
+    if args.weights:
+        weights = BlendWeights.load(args.weights)
+        print("weights (given, no validation search):", weights.to_dict(), flush=True)
+    else:
+        weights = validate(args.dataset, train, content_nbrs, params)
+    params = RecommendParams(candidates=CANDIDATES, weights=weights)
 
     print(f"\n== {args.dataset}: test (sources rebuilt on the full training part)", flush=True)
     tsrc = sources(train, content_nbrs, params)

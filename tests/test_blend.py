@@ -230,3 +230,18 @@ def test_mmr_rerank_in_spark(spark, movies):
         return sum(1 - len(a & b) / len(a | b) for a, b in pairs) / len(pairs)
 
     assert ild([g[0] for g in got]) > ild([1, 3, 5])
+
+
+def test_candidate_sources_follow_the_recommendation_contract(spark):
+    from recsys.blend import candidate_sources
+    from recsys.schemas import RECS
+
+    pairs = [(u, m) for u in range(1, 7) for m in range(1, 9) if (u + m) % 3]
+    ratings = spark.createDataFrame([(u, m, 4.0) for u, m in pairs], RATINGS)
+    given = spark.createDataFrame([(1, 3, 0.9, 1), (2, 2, 0.8, 1)], RECS)
+    content = given.withColumn(C.BECAUSE_MOVIE_ID, given[C.MOVIE_ID])
+    sources = candidate_sources(ratings, als=given, content=content)
+    assert set(sources.frames) == {"als", "ease", "itemknn", "userknn", "content", "popularity"}
+    for name, frame in sources.frames.items():
+        # every source can be ranked and evaluated alone (benchmarks/blend.py does)
+        assert set(RECS.fieldNames()) <= set(frame.columns), name

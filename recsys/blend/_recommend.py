@@ -152,10 +152,8 @@ def candidate_sources(
             candidate_pop=params.user_knn.candidate_pop,
         )
     if content is not None:
-        cols = [C.USER_ID, C.MOVIE_ID, C.SCORE]
-        if C.BECAUSE_MOVIE_ID in content.columns:
-            cols.append(C.BECAUSE_MOVIE_ID)
-        frames["content"] = content.select(*cols)
+        cols = [C.USER_ID, C.MOVIE_ID, C.SCORE, C.RANK, C.BECAUSE_MOVIE_ID]
+        frames["content"] = content.select(*[c for c in cols if c in content.columns])
     else:
         notes.append("no content scores (run `recsys train-content`); blending without content")
     frames["popularity"] = popular_candidates(ratings, n=n)

@@ -126,7 +126,8 @@ DEFAULT_WEIGHTS = BlendWeights(
     (
         Bucket("0", 0, {"popularity": 1.0}),
         Bucket("1-5", 5, {"content": 0.5, "popularity": 0.3, "itemknn": 0.2}),
-        Bucket("6-20", 20, {"als": 1.0, "ease": 0.5, "userknn": 0.25}),
-        Bucket(">20", None, {"als": 1.0, "ease": 0.5, "userknn": 0.25}),
+        Bucket("6-20", 20, {"als": 1.0, "ease": 1.0, "itemknn": 0.1, "userknn": 0.5,
+                            "popularity": 0.1}),
+        Bucket(">20", None, {"als": 1.0, "ease": 0.5, "userknn": 0.25, "content": 0.1}),
     )
 )  # fmt: skip
