@@ -42,17 +42,23 @@ def _mmr_picks(cands: Column, rel: Column, lam: float, n: int) -> Column:
             v = F.when(F.array_contains(acc["picked"], i), F.lit(-1e300)).otherwise(gain)
             return F.struct(v.alias("v"), (-i).alias("t"))  # ties: earlier position wins
 
+        def pick(best: Column) -> Column:
+            best_g = F.element_at(cands, best)[C.GENRES]
+            maxsim = F.transform(
+                idx,
+                lambda i: F.greatest(
+                    F.element_at(acc["maxsim"], i),
+                    _jaccard(F.element_at(cands, i)[C.GENRES], best_g),
+                ),
+            )
+            return F.struct(
+                F.concat(acc["picked"], F.array(best)).alias("picked"), maxsim.alias("maxsim")
+            )
+
+        # "let best = ...": a one-element transform binds the pick once; written inline, Spark
+        # would re-evaluate the argmax for every element of the maxsim update
         best = -F.array_max(F.transform(idx, value))["t"]
-        best_g = F.element_at(cands, best)[C.GENRES]
-        maxsim = F.transform(
-            idx,
-            lambda i: F.greatest(
-                F.element_at(acc["maxsim"], i), _jaccard(F.element_at(cands, i)[C.GENRES], best_g)
-            ),
-        )
-        return F.struct(
-            F.concat(acc["picked"], F.array(best)).alias("picked"), maxsim.alias("maxsim")
-        )
+        return F.element_at(F.transform(F.array(best), pick), 1)
 
     steps = F.sequence(F.lit(1), F.least(F.lit(n), m))
     return F.aggregate(steps, init, step)["picked"]
@@ -93,8 +99,13 @@ def mmr_rerank(
     rel = F.transform(
         "_c", lambda x: F.when(hi > lo, (x[C.SCORE] - lo) / (hi - lo)).otherwise(F.lit(1.0))
     )
+    # relevance as a column of its own: inlined into the MMR loop it would be recomputed for
+    # every element access (n x pool^2 times per user)
+    lists = lists.select(C.USER_ID, "_c", rel.alias("_rel"))
     picked = lists.select(
-        C.USER_ID, "_c", F.posexplode(_mmr_picks(F.col("_c"), rel, lam, n)).alias("_p", "_i")
+        C.USER_ID,
+        "_c",
+        F.posexplode(_mmr_picks(F.col("_c"), F.col("_rel"), lam, n)).alias("_p", "_i"),
     )
     order = picked.select(
         C.USER_ID,
