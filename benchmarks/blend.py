@@ -81,10 +81,11 @@ def sources(train: DataFrame, content_nbrs: DataFrame | None, params: RecommendP
 
 
 def grid() -> list[dict[str, float]]:
-    """Each source alone, then weight combinations relative to ALS (the strongest source)."""
+    """Each source alone, then weight combinations relative to ALS. EASE reaches 2x ALS: on
+    ml-latest-small the best validation weight sat at the old grid's edge (1.0)."""
     combos = [{s: 1.0} for s in ("als", "ease", "itemknn", "userknn", "content", "popularity")]
     for e, u, i, c, p in itertools.product(
-        (0.0, 0.25, 0.5, 1.0), (0.0, 0.25, 0.5), (0.0, 0.1), (0.0, 0.1), (0.0, 0.1)
+        (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0), (0.0, 0.25, 0.5), (0.0, 0.1), (0.0, 0.1), (0.0, 0.1)
     ):
         combos.append(
             {"als": 1.0, "ease": e, "itemknn": i, "userknn": u, "content": c, "popularity": p}

@@ -2,6 +2,7 @@
 
     python benchmarks/content.py lsh --dataset ml-latest-small   # recall@20 + times, LSH grid
     python benchmarks/content.py lsh --dataset synthetic-60k     # 60,000-movie synthetic catalogue
+    python benchmarks/content.py curve --dataset ml-latest-small # recall vs candidates, numpy
     python benchmarks/content.py quality --dataset ml-100k       # P@10 / nDCG@10, warm + cold start
 
 Data is loaded with ``recsys.ingest`` into a scratch lake (``--lake``, default under /tmp).
@@ -11,6 +12,7 @@ Times are wall seconds of the Spark jobs (session start and loading excluded).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import tempfile
 import threading
@@ -27,9 +29,12 @@ from recsys.content import (
     ContentEstimator,
     ContentParams,
     build_documents,
+    choose_method,
     content_scores,
+    exact_neighbors,
     exact_pairs,
     lsh_pairs,
+    movie_neighbors,
     top_k,
 )
 from recsys.content._features import TERM, WEIGHT
@@ -93,19 +98,83 @@ def cosine_of(pairs: DataFrame, weights: DataFrame) -> DataFrame:
     )
 
 
+def _dense(weights: DataFrame):
+    """(movie ids, dense float32 matrix of unit TF-IDF rows) on the driver: benchmark only."""
+    import numpy as np
+
+    rows = weights.collect()
+    ids = sorted({r[C.MOVIE_ID] for r in rows})
+    pos = {m: i for i, m in enumerate(ids)}
+    x = np.zeros((len(ids), 1 + max(r[TERM] for r in rows)), dtype=np.float32)
+    for r in rows:
+        x[pos[r[C.MOVIE_ID]], r[TERM]] = r[WEIGHT]
+    return ids, x
+
+
+def lsh_curve(weights: DataFrame, k: int) -> list[tuple]:
+    """Recall@k vs share of all pairs made candidates, for OR-only LSH as pyspark.ml builds it
+    (one hash per table: BucketedRandomProjection with relative bucket widths, MinHash) and for
+    banded MinHash / sign projections (AND of ``rows`` hashes per band), simulated in numpy on
+    the driver with the same documents; candidates are re-ranked by exact cosine, as in Spark.
+    Benchmark only: it holds the movies x movies similarity matrix (ml-latest-small: 380 MB)."""
+    import numpy as np
+
+    _, x = _dense(weights)
+    n = x.shape[0]
+    sims = x @ x.T
+    np.fill_diagonal(sims, -1.0)
+    sims[sims <= 1e-6] = -1.0
+    n_true = np.minimum(k, (sims > 0).sum(axis=1))
+    floor = np.where(n_true == k, -np.partition(-sims, k - 1, axis=1)[:, k - 1], 0.0)
+    rng = np.random.default_rng(42)
+    present = x > 0
+
+    def evaluate(signatures, bands: int, rows: int) -> tuple[float, float]:
+        cand = np.zeros((n, n), dtype=bool)
+        for b in range(bands):
+            _, bucket = np.unique(
+                signatures[:, b * rows : (b + 1) * rows], axis=0, return_inverse=True
+            )
+            bucket = bucket.ravel()
+            order = np.argsort(bucket, kind="stable")
+            edges = np.concatenate([[0], np.cumsum(np.bincount(bucket))])
+            for lo, hi in itertools.pairwise(edges):
+                if hi - lo > 1:
+                    members = order[lo:hi]
+                    cand[np.ix_(members, members)] = True
+        np.fill_diagonal(cand, False)
+        top = -np.partition(-np.where(cand, sims, -1.0), k - 1, axis=1)[:, :k]
+        hits = np.minimum(((top >= floor[:, None] - 1e-6) & (top > 0)).sum(axis=1), n_true)
+        return cand.sum() / (n * (n - 1)), hits.sum() / n_true.sum()
+
+    def minhash(count: int):
+        perms = (rng.permutation(x.shape[1]) for _ in range(count))
+        return np.stack([np.where(present, p[None, :], x.shape[1]).min(axis=1) for p in perms], 1)
+
+    def projections(count: int):
+        return x @ rng.normal(size=(x.shape[1], count)).astype(np.float32)
+
+    out = []
+    for width in (0.5, 1.0, 2.0, 4.0):
+        for tables in (2, 4, 8):
+            sig = np.floor(projections(tables) / width).astype(np.int64)
+            out.append((f"BRP (OR) bucket={width}", tables, 1, *evaluate(sig, tables, 1)))
+    for rows, bands in ((1, 4), (1, 8), (1, 16), (2, 16), (3, 32), (4, 64)):
+        label = "MinHash (OR)" if rows == 1 else "MinHash banded"
+        out.append((label, bands, rows, *evaluate(minhash(rows * bands), bands, rows)))
+    for rows, bands in ((6, 64), (8, 64), (12, 64)):
+        sig = (projections(rows * bands) > 0).astype(np.int8)
+        out.append(("sign projections banded", bands, rows, *evaluate(sig, bands, rows)))
+    return out
+
+
 def numpy_truth(spark: SparkSession, weights: DataFrame, k: int) -> DataFrame:
     """Per movie, the k-th largest exact cosine to another movie (``kth``) and how many true
     neighbours it has (``n`` = min(k, movies sharing a weighted token)), computed on the driver
     with numpy in chunks of rows: benchmark ground truth only (it collects every vector)."""
     import numpy as np
 
-    rows = weights.collect()
-    ids = sorted({r[C.MOVIE_ID] for r in rows})
-    pos = {m: i for i, m in enumerate(ids)}
-    n_terms = 1 + max(r[TERM] for r in rows)
-    x = np.zeros((len(ids), n_terms), dtype=np.float32)
-    for r in rows:
-        x[pos[r[C.MOVIE_ID]], r[TERM]] = r[WEIGHT]
+    ids, x = _dense(weights)
     out = []
     for start in range(0, len(ids), 1024):
         sims = x[start : start + 1024] @ x.T
@@ -132,7 +201,10 @@ def recall(approx: DataFrame, exact: DataFrame) -> float:
 def bench_lsh(spark: SparkSession, frames: dict[str, DataFrame], args) -> list[tuple]:
     documents = _materialise(build_documents(frames[C.T_MOVIES], frames[C.T_TAGS]))
     base, fit_s = timed(lambda: ContentEstimator().fit(documents))
-    print(f"documents {documents.count()}, vocabulary {len(base.vocabulary)}, fit {fit_s:.1f}s")
+    print(
+        f"documents {documents.count()}, vocabulary {len(base.vocabulary)}, fit {fit_s:.1f}s, "
+        f"exact join rows {base.exact_join_rows():.3g} for {base.movie_pairs():.3g} pairs"
+    )
     weights = _materialise(base.term_weights(documents))
     rows = []
     exact = None
@@ -160,7 +232,7 @@ def bench_lsh(spark: SparkSession, frames: dict[str, DataFrame], args) -> list[t
         vectors.unpersist()
     if not args.skip_minhash:
         vectors = _materialise(base.transform(documents).drop("hashes"))
-        for tables in (4, 8):
+        for tables in (int(t) for t in args.minhash.split(",")):
             mh = MinHashLSH(inputCol=C.FEATURES, outputCol="mh", numHashTables=tables, seed=42)
             mh_model = mh.fit(vectors)
 
@@ -210,7 +282,10 @@ def bench_quality(spark: SparkSession, frames: dict[str, DataFrame], args) -> li
         documents = _materialise(build_documents(movies, kept_tags))
         model = ContentEstimator(params).fit(documents)
         t0 = time.perf_counter()
-        neighbors = _materialise(top_k(lsh_pairs(model, model.transform(documents)), args.k))
+        method = choose_method(model, params, "auto")  # what `recsys train-content` does
+        build = exact_neighbors if method == "exact" else movie_neighbors
+        neighbors = _materialise(build(model, documents, k=args.k))
+        print(f"  neighbours: {method}", flush=True)
         recs = content_scores(train, neighbors, n=10, candidates=candidates)
         recs = _materialise(recs)
         return recs, time.perf_counter() - t0
@@ -258,11 +333,12 @@ def bench_quality(spark: SparkSession, frames: dict[str, DataFrame], args) -> li
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["lsh", "quality"])
+    parser.add_argument("what", choices=["lsh", "curve", "quality"])
     parser.add_argument("--dataset", default="ml-latest-small")
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--skip-minhash", action="store_true")
     parser.add_argument("--skip-spark-exact", action="store_true")
+    parser.add_argument("--minhash", default="4,8", help="MinHash table counts, e.g. 4,8")
     parser.add_argument("--part", choices=["all", "warm", "cold"], default="all")
     parser.add_argument("--skip-truth", action="store_true", help="no numpy ground truth")
     parser.add_argument("--grid", help="LSH settings as bucket:tables,... e.g. 1:8,2:8")
@@ -272,7 +348,17 @@ def main() -> None:
     args = parser.parse_args()
     spark = build_spark(load_settings(args.profile).spark)
     frames = load(spark, args.dataset, args.lake)
-    if args.what == "lsh":
+    if args.what == "curve":
+        documents = build_documents(frames[C.T_MOVIES], frames[C.T_TAGS])
+        weights = ContentEstimator().fit(documents).term_weights(documents)
+        print(
+            f"\n| {args.dataset} | family | tables/bands | hashes per band | "
+            f"candidates (share of pairs) | recall@{args.k} |"
+        )
+        print("|---|---|---|---|---|---|")
+        for name, tables, rows, share, rec in lsh_curve(weights, args.k):
+            print(f"| | {name} | {tables} | {rows} | {share:.1%} | {rec:.3f} |", flush=True)
+    elif args.what == "lsh":
         rows = bench_lsh(spark, frames, args)
         print(f"\n| {args.dataset} | method | candidate pairs | recall@{args.k} | seconds |")
         print("|---|---|---|---|---|")

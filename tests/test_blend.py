@@ -151,6 +151,16 @@ def test_weights_round_trip_and_validation(tmp_path):
         BlendWeights((Bucket("closed", 5, {"als": 1.0}),))
 
 
+def test_shipped_conf_blend_yaml_is_the_default_weights():
+    """conf/blend.yaml is the documented starting point for --weights: it must not drift."""
+    from pathlib import Path
+
+    from recsys.blend import DEFAULT_WEIGHTS
+
+    shipped = Path(__file__).resolve().parents[1] / "conf" / "blend.yaml"
+    assert BlendWeights.load(shipped) == DEFAULT_WEIGHTS
+
+
 def test_cold_start_popular_well_rated_and_genre_filter(spark, movies):
     ratings = spark.createDataFrame(
         [(u, 1, 5.0) for u in range(1, 31)]  # Heat: 30 x 5 stars

@@ -15,6 +15,7 @@ from recsys.content import (
     build_documents,
     exact_neighbors,
     movie_neighbors,
+    train_content,
 )
 from tests._content_data import movies_df, random_catalogue, tags_df
 
@@ -111,3 +112,25 @@ def test_save_load_round_trip(fitted, tmp_path):
     before = model.transform(documents).select(C.MOVIE_ID, C.FEATURES, "hashes")
     after = loaded.transform(documents).select(C.MOVIE_ID, C.FEATURES, "hashes")
     assert sorted(before.collect()) == sorted(after.collect())
+
+
+def test_exact_join_rows_counts_movie_pairs_per_weighted_token(fitted):
+    model, documents, _ = fitted
+    tokens = model.term_weights(documents).groupBy("term").count().collect()  # hand-made
+    expected = sum(r["count"] * (r["count"] - 1) / 2 for r in tokens)
+    assert model.exact_join_rows() == pytest.approx(expected)
+    assert expected > 0
+    n = documents.count()  # hand-made catalogue
+    assert model.movie_pairs() == n * (n - 1) / 2
+
+
+def test_auto_method_is_exact_within_budget_and_lsh_beyond(spark):
+    movies, tags = movies_df(spark), tags_df(spark)
+    small = train_content(movies, tags, ContentParams(exact_max_rows_per_pair=1e9), k=5)
+    large = train_content(movies, tags, ContentParams(exact_max_rows_per_pair=0.0), k=5)
+    forced = train_content(movies, tags, ContentParams(exact_max_rows_per_pair=1e9), method="lsh")
+    assert (small.method, large.method, forced.method) == ("exact", "lsh", "lsh")
+    for result in (small, large, forced):
+        result.documents.unpersist()
+    with pytest.raises(ValueError, match="auto, lsh, exact"):
+        train_content(movies, tags, method="fastest")  # type: ignore[arg-type]

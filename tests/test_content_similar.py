@@ -53,7 +53,7 @@ def test_train_content_and_similar_commands(spark, lake, capsys):
     ctx = SimpleNamespace(lake=lake, spark=spark)
     parser = argparse.ArgumentParser()
     train_cli.add_arguments(parser)
-    assert train_cli.run(parser.parse_args(["--exact"]), ctx) == 0
+    assert train_cli.run(parser.parse_args(["--method", "exact"]), ctx) == 0
 
     scores = lake.read(C.T_CONTENT_SCORES)
     top = scores.where(F.col(C.RANK) == 1).collect()

@@ -6,7 +6,14 @@ import argparse
 
 from recsys import columns as C
 from recsys.cli._context import JobContext
-from recsys.content import DEFAULT_K, DEFAULT_N, ContentParams, content_scores, train_content
+from recsys.content import (
+    DEFAULT_K,
+    DEFAULT_N,
+    METHODS,
+    ContentParams,
+    content_scores,
+    train_content,
+)
 from recsys.runs import RunRecorder
 
 JOB = "train_content"
@@ -20,7 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-hash-tables", type=int, default=_DEFAULTS.num_hash_tables)
     parser.add_argument("--min-df", type=float, default=_DEFAULTS.min_df)
     parser.add_argument(
-        "--exact", action="store_true", help="brute-force neighbours instead of LSH"
+        "--method",
+        choices=METHODS,
+        default="auto",
+        help="neighbours by LSH, exactly (inverted-index join), or auto: exact while that "
+        "join has at most --exact-max-rows-per-pair rows per movie pair",
+    )
+    parser.add_argument(
+        "--exact-max-rows-per-pair", type=float, default=_DEFAULTS.exact_max_rows_per_pair
     )
 
 
@@ -33,15 +47,17 @@ def run(args: argparse.Namespace, ctx: JobContext) -> int:
         min_df=args.min_df,
         bucket_length=args.bucket_length,
         num_hash_tables=args.num_hash_tables,
+        exact_max_rows_per_pair=args.exact_max_rows_per_pair,
     )
     lake = ctx.lake
-    recorded = {**params.to_dict(), "k": args.k, "n": args.n, "exact": args.exact}
+    recorded = {**params.to_dict(), "k": args.k, "n": args.n, "method": args.method}
     with RunRecorder(lake, JOB, params=recorded) as run:
         movies = run.read(C.T_MOVIES)
         tags = run.read(C.T_TAGS) if lake.exists(C.T_TAGS) else None
         ratings = run.read(C.T_RATINGS)
         with run.timed("fit"):
-            result = train_content(movies, tags, params, k=args.k, exact=args.exact)
+            result = train_content(movies, tags, params, k=args.k, method=args.method)
+            run.params["method_used"] = result.method
             path = model_path(lake.root, run.run_id)
             result.model.save(path)
         with run.timed("neighbors"):
@@ -56,7 +72,7 @@ def run(args: argparse.Namespace, ctx: JobContext) -> int:
             run.wrote(C.T_CONTENT_SCORES, version, rows=n_scores)
         result.documents.unpersist()
     print(
-        f"train-content {run.run_id}: model {path}; {C.T_MOVIE_NEIGHBORS} "
+        f"train-content {run.run_id}: model {path}; {C.T_MOVIE_NEIGHBORS} ({result.method}) "
         f"{run.row_counts[C.T_MOVIE_NEIGHBORS]} rows, {C.T_CONTENT_SCORES} {n_scores} rows"
     )
     return 0

@@ -2,7 +2,7 @@
 
 documents = build_documents(movies, tags)
 model = ContentEstimator(ContentParams()).fit(documents)
-neighbors = movie_neighbors(model, documents, k=20)      # or exact_neighbors(...)
+neighbors = movie_neighbors(model, documents, k=20)      # LSH; or exact_neighbors(...)
 recs = content_scores(ratings, neighbors, n=100)
 match, similar = similar_movies(movies, neighbors, "Inception", k=10)
 """
@@ -32,13 +32,14 @@ from recsys.content._similar import (
     find_title,
     similar_movies,
 )
-from recsys.content._train import ContentResult, train_content
+from recsys.content._train import METHODS, ContentResult, choose_method, train_content
 
 __all__ = [
     "CONTENT_SCORES",
     "DEFAULT_FIELDS",
     "DEFAULT_K",
     "DEFAULT_N",
+    "METHODS",
     "MOVIE_NEIGHBORS",
     "AmbiguousTitleError",
     "ContentEstimator",
@@ -48,6 +49,7 @@ __all__ = [
     "Match",
     "TitleNotFoundError",
     "build_documents",
+    "choose_method",
     "content_scores",
     "exact_neighbors",
     "exact_pairs",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pyspark.sql import DataFrame
 
@@ -10,12 +11,26 @@ from recsys.content._documents import build_documents
 from recsys.content._features import ContentEstimator, ContentModel, ContentParams
 from recsys.content._neighbors import DEFAULT_K, exact_neighbors, movie_neighbors
 
+Method = Literal["auto", "lsh", "exact"]
+METHODS: tuple[Method, ...] = ("auto", "lsh", "exact")
+
 
 @dataclass
 class ContentResult:
     model: ContentModel
     documents: DataFrame
     neighbors: DataFrame
+    method: Method
+    """How the neighbours were found: ``lsh`` or ``exact`` (``auto`` resolved)."""
+
+
+def choose_method(model: ContentModel, params: ContentParams, method: Method) -> Method:
+    """``auto``: exact while the inverted-index join has at most
+    ``params.exact_max_rows_per_pair`` rows per movie pair, LSH beyond."""
+    if method != "auto":
+        return method
+    budget = params.exact_max_rows_per_pair * model.movie_pairs()
+    return "exact" if model.exact_join_rows() <= budget else "lsh"
 
 
 def train_content(
@@ -23,7 +38,7 @@ def train_content(
     tags: DataFrame | None,
     params: ContentParams | None = None,
     k: int = DEFAULT_K,
-    exact: bool = False,
+    method: Method = "auto",
 ) -> ContentResult:
     """Fit the content model and define (lazily) the neighbour table; user scores are then
     :func:`~recsys.content.content_scores` over the written neighbours.
@@ -31,7 +46,11 @@ def train_content(
     ``documents`` is persisted because the fit and the neighbour join both read it;
     call ``result.documents.unpersist()`` when the tables are written.
     """
+    params = params or ContentParams()
+    if method not in METHODS:
+        raise ValueError(f"unknown neighbour method {method!r}: use one of {', '.join(METHODS)}")
     documents = build_documents(movies, tags).persist()
     model = ContentEstimator(params).fit(documents)
-    build = exact_neighbors if exact else movie_neighbors
-    return ContentResult(model, documents, build(model, documents, k=k))
+    chosen = choose_method(model, params, method)
+    build = exact_neighbors if chosen == "exact" else movie_neighbors
+    return ContentResult(model, documents, build(model, documents, k=k), chosen)
