@@ -214,7 +214,9 @@ def bench_lsh(spark: SparkSession, frames: dict[str, DataFrame], args) -> list[t
         rows.append(("exact, numpy on the driver (ground truth)", "-", None, 1.0, exact_s))
         print(rows[-1], flush=True)
     grid = GRID
-    if args.grid:
+    if args.grid == "none":
+        grid = []
+    elif args.grid:
         grid = [(float(b), int(t)) for b, t in (x.split(":") for x in args.grid.split(","))]
     for bucket, tables in grid:
         model = base.with_lsh(bucket, tables)
@@ -341,7 +343,9 @@ def main() -> None:
     parser.add_argument("--minhash", default="4,8", help="MinHash table counts, e.g. 4,8")
     parser.add_argument("--part", choices=["all", "warm", "cold"], default="all")
     parser.add_argument("--skip-truth", action="store_true", help="no numpy ground truth")
-    parser.add_argument("--grid", help="LSH settings as bucket:tables,... e.g. 1:8,2:8")
+    parser.add_argument(
+        "--grid", help="LSH settings as bucket:tables,... e.g. 1:8,2:8 (none: skip)"
+    )
     parser.add_argument("--limit", type=float, default=900.0, help="cancel a method after s")
     parser.add_argument("--lake", default=os.path.join(tempfile.gettempdir(), "recsys-bench"))
     parser.add_argument("--profile", default="local")
