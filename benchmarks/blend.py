@@ -7,6 +7,11 @@ source is rebuilt on the full training part and scored on test.
 
     .venv/bin/python benchmarks/blend.py --dataset ml-100k
     .venv/bin/python benchmarks/blend.py --dataset ml-latest-small
+    .venv/bin/python benchmarks/blend.py --dataset ml-latest-small --split anchors
+
+``--split anchors`` evaluates on ANCHORS.md's exact rows (numpy's draw, reproduced on the driver
+by ``anchor_split.py``) instead of the evaluation module's hash split, so the blend and the
+anchors are compared on the same held-out ratings.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import time
 from pathlib import Path
 
+from anchor_split import ms_stratified_split, read_ratings_in_file_order, rows_of
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -103,16 +109,31 @@ def row(name: str, m: dict[str, float]) -> tuple:
     return (name, *[m.get(k) for k in METRICS])
 
 
+def splits(ratings: DataFrame, dataset: str, how: str) -> list[tuple[DataFrame, DataFrame]]:
+    """``[(train, test), (fit, validation)]``: the evaluation module's hash split (``spark``) or
+    the anchors' exact numpy rows (``anchors``, see ``anchor_split.py``), validation carved
+    from train the same way."""
+    if how == "spark":
+        train, test = stratified_split(ratings, ratio=0.75, seed=42)
+        return [(train, test), stratified_split(train, ratio=0.75, seed=42)]
+    train_keys, test_keys = ms_stratified_split(read_ratings_in_file_order(DATA / f"{dataset}.zip"))
+    fit_keys, val_keys = ms_stratified_split(train_keys)
+    return [
+        (rows_of(ratings, a), rows_of(ratings, b))
+        for a, b in ((train_keys, test_keys), (fit_keys, val_keys))
+    ]
+
+
 def validate(
     dataset: str,
-    train: DataFrame,
+    fit_and_val: tuple[DataFrame, DataFrame],
     content_nbrs,
     params: RecommendParams,
     methods: list[str],
 ) -> tuple[BlendWeights, str]:
     """Weights per history bucket and the score normalisation, chosen on a validation split
     carved from ``train``: the (normalisation, weights) pair with the best overall nDCG."""
-    fit_part, val = (cached(d) for d in stratified_split(train, ratio=0.75, seed=42))
+    fit_part, val = (cached(d) for d in fit_and_val)
 
     print(f"== {dataset}: validation (train 75/25 of the training part)", flush=True)
     vsrc = sources(fit_part, content_nbrs, params)
@@ -157,6 +178,12 @@ def main() -> None:
         "--weights", help="a weights YAML (as conf): skip the validation search, test only"
     )
     ap.add_argument(
+        "--split",
+        choices=["spark", "anchors"],
+        default="spark",
+        help="spark: recsys.evaluation.stratified_split; anchors: ANCHORS.md's exact rows",
+    )
+    ap.add_argument(
         "--normalizations",
         default=",".join(METHODS),
         help="per-user score normalisations to compare on validation (--weights: the first)",
@@ -178,12 +205,13 @@ def main() -> None:
         content_nbrs = cached(result.neighbors)
     print(f"  data and content neighbours ready in {time.perf_counter() - T0:.0f} s", flush=True)
 
-    train, test = (cached(d) for d in stratified_split(ratings, ratio=0.75, seed=42))
+    (train, test), fit_and_val = splits(ratings, args.dataset, args.split)
+    train, test = cached(train), cached(test)
     if args.weights:
         weights, method = BlendWeights.load(args.weights), methods[0]
         print("weights (given, no validation search):", weights.to_dict(), flush=True)
     else:
-        weights, method = validate(args.dataset, train, content_nbrs, params, methods)
+        weights, method = validate(args.dataset, fit_and_val, content_nbrs, params, methods)
     params = RecommendParams(candidates=CANDIDATES, weights=weights, normalization=method)
 
     print(f"\n== {args.dataset}: test (sources rebuilt on the full training part)", flush=True)
