@@ -131,8 +131,9 @@ def validate(
     params: RecommendParams,
     methods: list[str],
 ) -> tuple[BlendWeights, str]:
-    """Weights per history bucket and the score normalisation, chosen on a validation split
-    carved from ``train``: the (normalisation, weights) pair with the best overall nDCG."""
+    """Weights per history bucket and the score normalisation, chosen on ``fit_and_val`` (the
+    validation split carved from train): the (normalisation, weights) pair with the best
+    overall nDCG; per-bucket weights come from that normalisation's grid."""
     fit_part, val = (cached(d) for d in fit_and_val)
 
     print(f"== {dataset}: validation (train 75/25 of the training part)", flush=True)
