@@ -29,12 +29,10 @@ from recsys.content import (
     ContentEstimator,
     ContentParams,
     build_documents,
-    choose_method,
     content_scores,
-    exact_neighbors,
     exact_pairs,
     lsh_pairs,
-    movie_neighbors,
+    neighbors_by,
     top_k,
 )
 from recsys.content._features import TERM, WEIGHT
@@ -284,9 +282,8 @@ def bench_quality(spark: SparkSession, frames: dict[str, DataFrame], args) -> li
         documents = _materialise(build_documents(movies, kept_tags))
         model = ContentEstimator(params).fit(documents)
         t0 = time.perf_counter()
-        method = choose_method(model, params, "auto")  # what `recsys train-content` does
-        build = exact_neighbors if method == "exact" else movie_neighbors
-        neighbors = _materialise(build(model, documents, k=args.k))
+        method, neighbors = neighbors_by(model, documents, params, k=args.k)  # as train-content
+        neighbors = _materialise(neighbors)
         print(f"  neighbours: {method}", flush=True)
         recs = content_scores(train, neighbors, n=10, candidates=candidates)
         recs = _materialise(recs)

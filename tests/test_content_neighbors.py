@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from chispa import assert_df_equality
 from chispa.schema_comparer import assert_schema_equality
 from pyspark.sql import functions as F
 
@@ -15,6 +16,7 @@ from recsys.content import (
     build_documents,
     exact_neighbors,
     movie_neighbors,
+    neighbors_by,
     train_content,
 )
 from tests._content_data import movies_df, random_catalogue, tags_df
@@ -134,3 +136,12 @@ def test_auto_method_is_exact_within_budget_and_lsh_beyond(spark):
         result.documents.unpersist()
     with pytest.raises(ValueError, match="auto, lsh, exact"):
         train_content(movies, tags, method="fastest")  # type: ignore[arg-type]
+
+
+def test_neighbors_by_resolves_auto_and_builds_that_table(fitted):
+    model, documents, _ = fitted
+    exact = ContentParams(exact_max_rows_per_pair=1e9)
+    method, table = neighbors_by(model, documents, exact, k=3)
+    assert method == "exact"
+    assert_df_equality(table, exact_neighbors(model, documents, k=3), ignore_row_order=True)
+    assert neighbors_by(model, documents, exact, "lsh", k=3)[0] == "lsh"

@@ -34,7 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "join has at most --exact-max-rows-per-pair rows per movie pair",
     )
     parser.add_argument(
-        "--exact-max-rows-per-pair", type=float, default=_DEFAULTS.exact_max_rows_per_pair
+        "--exact-max-rows-per-pair",
+        type=float,
+        default=_DEFAULTS.exact_max_rows_per_pair,
+        help="auto's budget: exact join rows allowed per movie pair before switching to LSH",
     )
 
 

@@ -32,7 +32,13 @@ from recsys.content._similar import (
     find_title,
     similar_movies,
 )
-from recsys.content._train import METHODS, ContentResult, choose_method, train_content
+from recsys.content._train import (
+    METHODS,
+    ContentResult,
+    choose_method,
+    neighbors_by,
+    train_content,
+)
 
 __all__ = [
     "CONTENT_SCORES",
@@ -56,6 +62,7 @@ __all__ = [
     "find_title",
     "lsh_pairs",
     "movie_neighbors",
+    "neighbors_by",
     "similar_movies",
     "title_tokens",
     "top_k",

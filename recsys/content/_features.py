@@ -48,7 +48,8 @@ class ContentParams:
     num_hash_tables: int = 4
     """Independent projections; a pair is a candidate when it shares a bucket in any of them.
     Default (2.0, 4): the fewest candidate pairs with recall@20 safely above 0.90 on
-    ml-latest-small (simulated 0.972; 4.0 x 2 simulated 0.904 but measured 0.892 in Spark;
+    ml-latest-small (simulated 0.972, measured 0.975 in Spark; 4.0 x 2 simulated 0.904 but
+    measured 0.892 in Spark;
     ``benchmarks/content.py curve`` / ``lsh``, README)."""
     seed: int = 42
     exact_max_rows_per_pair: float = 4.0

@@ -33,6 +33,21 @@ def choose_method(model: ContentModel, params: ContentParams, method: Method) ->
     return "exact" if model.exact_join_rows() <= budget else "lsh"
 
 
+def neighbors_by(
+    model: ContentModel,
+    documents: DataFrame,
+    params: ContentParams,
+    method: Method = "auto",
+    k: int = DEFAULT_K,
+) -> tuple[Method, DataFrame]:
+    """(the method used, the lazily defined top-``k`` neighbour table) for a fitted model."""
+    if method not in METHODS:
+        raise ValueError(f"unknown neighbour method {method!r}: use one of {', '.join(METHODS)}")
+    chosen = choose_method(model, params, method)
+    build = exact_neighbors if chosen == "exact" else movie_neighbors
+    return chosen, build(model, documents, k=k)
+
+
 def train_content(
     movies: DataFrame,
     tags: DataFrame | None,
@@ -47,10 +62,9 @@ def train_content(
     call ``result.documents.unpersist()`` when the tables are written.
     """
     params = params or ContentParams()
-    if method not in METHODS:
+    if method not in METHODS:  # before the fit, not after it
         raise ValueError(f"unknown neighbour method {method!r}: use one of {', '.join(METHODS)}")
     documents = build_documents(movies, tags).persist()
     model = ContentEstimator(params).fit(documents)
-    chosen = choose_method(model, params, method)
-    build = exact_neighbors if chosen == "exact" else movie_neighbors
-    return ContentResult(model, documents, build(model, documents, k=k), chosen)
+    chosen, neighbors = neighbors_by(model, documents, params, method, k)
+    return ContentResult(model, documents, neighbors, chosen)
