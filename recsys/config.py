@@ -48,6 +48,9 @@ class LakeSettings:
     engine: str = "auto"
     """``auto`` picks delta-spark when Delta's JVM classes are loaded, else delta-rs."""
     vacuum_retention_hours: int = 168
+    commit_attempts: int = 10
+    """How often a write is planned and committed again when another writer commits first
+    (delta-rs engine), before the job fails."""
 
 
 @dataclass(frozen=True)

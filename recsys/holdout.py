@@ -76,7 +76,9 @@ class _Scratch:
     def __init__(self, ctx: Any, root: str):
         self.settings, self.spark = ctx.settings, ctx.spark
         self.lake_root = root
-        self.lake = Lake(ctx.spark, root, engine=ctx.lake.engine.name)
+        self.lake = Lake(
+            ctx.spark, root, engine=ctx.lake.engine.name, commit_attempts=ctx.lake.commit_attempts
+        )
 
 
 def split_ratings(ratings: DataFrame, spec: HoldoutSpec) -> tuple[DataFrame, DataFrame]:

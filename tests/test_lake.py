@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 
 import pytest
 from chispa import assert_df_equality
@@ -16,6 +17,7 @@ from deltalake import DeltaTable
 from recsys import columns as C
 from recsys import schemas
 from recsys.lakehouse import Lake, LakeError, table_uri
+from recsys.lakehouse._delta_rs import DeltaRsEngine
 
 KEYS = [C.USER_ID, C.MOVIE_ID]
 
@@ -111,6 +113,7 @@ def test_interrupted_write_leaves_previous_version_readable_and_vacuum_cleans_it
         raise KeyboardInterrupt("killed between writing the files and committing them")
 
     monkeypatch.setattr(lake.engine, "_commit", killed)
+    monkeypatch.setattr(lake.engine, "_discard", lambda *a: None)  # a killed job cleans nothing
     with pytest.raises(KeyboardInterrupt):
         lake.overwrite("ratings", ratings(spark, [(9, 99, 1.0, 1)]))
     monkeypatch.undo()
@@ -173,3 +176,139 @@ def test_count_comes_from_the_log_for_any_version(spark, lake):
     lake.upsert("ratings", ratings(spark, [(1, 10, 1.0, 2), (3, 30, 2.5, 2)]), KEYS)
     assert lake.count("ratings") == 3
     assert lake.count("ratings", version=0) == 2
+
+
+def data_folders(lake: Lake, name: str) -> tuple[set[str], set[str]]:
+    """(folders on disk, folders the latest version references) of a table."""
+    uri = lake.uri(name)
+    on_disk = {d for d in os.listdir(uri) if d.startswith("data-")}
+    live = {p.split("/")[0] for p in DeltaTable(uri).get_add_actions().column("path").to_pylist()}
+    return on_disk, live
+
+
+def both_plan_before_either_commits(monkeypatch) -> None:
+    """Make the first two writes of data files wait for each other, so that two concurrent
+    writers have both read (and planned from) the same version before either commits."""
+    barrier = threading.Barrier(2, timeout=300)
+    calls = []
+    original = DeltaRsEngine._write_files
+
+    def write_files(self, uri, df):
+        out = original(self, uri, df)
+        calls.append(uri)
+        if len(calls) <= 2:
+            barrier.wait()
+        return out
+
+    monkeypatch.setattr(DeltaRsEngine, "_write_files", write_files)
+
+
+def run_concurrently(*writes) -> None:
+    errors: list[BaseException] = []
+
+    def run(write):
+        try:
+            write()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in writes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_concurrent_upserts_of_overlapping_batches_keep_every_key_once(spark, lake, monkeypatch):
+    """Regression: two ingests at once duplicated every key. Each writer has its own session;
+    both plan from version 0, and the one that commits second must plan again."""
+    lake.overwrite("ratings", ratings(spark, [(u, 10, 3.0, 1) for u in (1, 2, 3, 4)]))
+    a = [(1, 10, 5.0, 2), (2, 10, 5.0, 2), (3, 10, 5.0, 2), (5, 10, 5.0, 2), (7, 10, 5.0, 2)]
+    b = [(2, 10, 1.0, 3), (3, 10, 1.0, 3), (4, 10, 1.0, 3), (5, 10, 1.0, 3), (6, 10, 1.0, 3)]
+    both_plan_before_either_commits(monkeypatch)
+    lakes = [Lake(spark.newSession(), lake.root, engine="delta-rs") for _ in range(2)]
+    run_concurrently(
+        *(
+            lambda lk=lk, rows=rows: lk.upsert(
+                "ratings", ratings(lk.spark, rows), KEYS, newer_col=C.RATED_AT
+            )
+            for lk, rows in zip(lakes, (a, b), strict=True)
+        )
+    )
+    # b is newer wherever the batches overlap, whichever committed first
+    assert delta_rows(lake, "ratings") == [
+        (1, 10, 5.0), (2, 10, 1.0), (3, 10, 1.0), (4, 10, 1.0),
+        (5, 10, 1.0), (6, 10, 1.0), (7, 10, 5.0),
+    ]  # fmt: skip
+    assert lake.version("ratings") == 2
+    on_disk, live = data_folders(lake, "ratings")
+    assert on_disk - live <= {
+        p.split("/")[0]
+        for v in (0, 1)
+        for p in DeltaTable(lake.uri("ratings"), version=v)
+        .get_add_actions()
+        .column("path")
+        .to_pylist()
+    }, "the losing attempt's files must be deleted"
+
+
+def test_concurrent_first_writes_to_a_new_table_merge(spark, lake, monkeypatch):
+    """Two upserts into a table that does not exist yet: one creates it, the other merges."""
+    both_plan_before_either_commits(monkeypatch)
+    lakes = [Lake(spark.newSession(), lake.root, engine="delta-rs") for _ in range(2)]
+    batches = ([(1, 10, 4.0, 1), (2, 10, 4.0, 1)], [(2, 10, 2.0, 2), (3, 10, 2.0, 2)])
+    run_concurrently(
+        *(
+            lambda lk=lk, rows=rows: lk.upsert(
+                "ratings", ratings(lk.spark, rows), KEYS, newer_col=C.RATED_AT
+            )
+            for lk, rows in zip(lakes, batches, strict=True)
+        )
+    )
+    assert delta_rows(lake, "ratings") == [(1, 10, 4.0), (2, 10, 2.0), (3, 10, 2.0)]
+    assert lake.version("ratings") == 1
+
+
+def test_a_writer_that_keeps_losing_fails_clearly_and_leaves_nothing(spark, tmp_path, monkeypatch):
+    lake = Lake(spark, str(tmp_path / "lake"), engine="delta-rs", commit_attempts=3)
+    lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]))
+    other = ratings(spark, [(8, 80, 1.0, 1)])
+    original = DeltaRsEngine._write_files
+    interlopers, busy = [], []
+
+    def write_files(self, uri, df):
+        out = original(self, uri, df)
+        if not busy and len(interlopers) < 3:  # another commit between each plan and its commit
+            interlopers.append(1)
+            busy.append(1)
+            self.append(uri, other, {})
+            busy.pop()
+        return out
+
+    monkeypatch.setattr(DeltaRsEngine, "_write_files", write_files)
+    with pytest.raises(LakeError, match=r"another writer committed first 3 times.*run the job"):
+        lake.upsert("ratings", ratings(spark, [(1, 10, 2.0, 2)]), KEYS, newer_col=C.RATED_AT)
+    monkeypatch.undo()
+    assert lake.version("ratings") == 3  # the three interlopers' appends, nothing of ours
+    assert delta_rows(lake, "ratings") == [(1, 10, 4.0)] + [(8, 80, 1.0)] * 3
+    on_disk, live = data_folders(lake, "ratings")
+    assert on_disk == live, "every attempt's files were deleted"
+
+
+def test_overwrite_commits_after_the_latest_version(spark, lake, monkeypatch):
+    """An overwrite whose commit loses a race replaces the newer version, not the one it saw."""
+    lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]))
+    original = DeltaRsEngine._write_files
+    done = []
+
+    def write_files(self, uri, df):
+        out = original(self, uri, df)
+        if not done:
+            done.append(1)
+            self.append(uri, ratings(spark, [(8, 80, 1.0, 1)]), {})
+        return out
+
+    monkeypatch.setattr(DeltaRsEngine, "_write_files", write_files)
+    assert lake.overwrite("ratings", ratings(spark, [(3, 30, 2.0, 1)])) == 2
+    assert delta_rows(lake, "ratings") == [(3, 30, 2.0)]

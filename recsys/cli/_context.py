@@ -36,7 +36,10 @@ class JobContext:
 
     @cached_property
     def lake(self) -> Lake:
-        return Lake(self.spark, self.lake_root, engine=self.settings.lake.engine)
+        lake = self.settings.lake
+        return Lake(
+            self.spark, self.lake_root, engine=lake.engine, commit_attempts=lake.commit_attempts
+        )
 
     def close(self) -> None:
         if "spark" in self.__dict__ and self._owns_spark:

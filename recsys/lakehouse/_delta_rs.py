@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from deltalake import DeltaTable, Schema
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import (
     AddAction,
     CommitProperties,
@@ -42,6 +44,21 @@ def _basename(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
+class _Conflict(Exception):
+    """Another writer committed after the snapshot a transaction was planned from."""
+
+
+def _check_schema(uri: str, snapshot: DeltaTable, schema: StructType) -> None:
+    table = StructType.fromJson(json.loads(snapshot.schema().to_json()))
+    have = [(f.name, f.dataType) for f in table.fields]
+    got = [(f.name, f.dataType) for f in schema.fields]
+    if have != got:
+        raise LakeError(
+            f"{uri}: the rows' schema {got} differs from the table's {have}; "
+            "overwrite the table to change its schema"
+        )
+
+
 def _to_spark_uri(file_uri: str, table_uri: str) -> str:
     """delta-rs reports s3 files as ``s3://``; Hadoop clusters usually configure ``s3a://``."""
     if table_uri.startswith("s3a://") and file_uri.startswith("s3://"):
@@ -54,9 +71,15 @@ class DeltaRsEngine:
 
     name = "delta-rs"
 
-    def __init__(self, spark: SparkSession, storage_options: dict[str, str] | None = None):
+    def __init__(
+        self,
+        spark: SparkSession,
+        storage_options: dict[str, str] | None = None,
+        commit_attempts: int = 10,
+    ):
         self.spark = spark
         self.storage_options = storage_options
+        self.commit_attempts = commit_attempts
 
     # ---- reading -----------------------------------------------------------------------------
     def _table(self, uri: str, version: int | None = None) -> DeltaTable:
@@ -90,8 +113,15 @@ class DeltaRsEngine:
         return self._scan(table, uri).count()
 
     # ---- writing -----------------------------------------------------------------------------
-    def _write_files(self, uri: str, df: DataFrame) -> list[AddAction]:
-        """Step 1: Spark writes the rows into a new folder; returns the add actions for them."""
+    def _snapshot(self, uri: str) -> DeltaTable | None:
+        """The latest version, which the next commit must follow directly (``None``: no table)."""
+        try:
+            return self._table(uri)
+        except TableNotFoundError:
+            return None
+
+    def _write_files(self, uri: str, df: DataFrame) -> tuple[str, list[AddAction]]:
+        """Step 1: Spark writes the rows into a new folder; returns it and the add actions."""
         folder = f"data-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}"
         df.write.mode("errorifexists").parquet(f"{uri.rstrip('/')}/{folder}")
         listing = (
@@ -106,7 +136,7 @@ class DeltaRsEngine:
             .count()
             .collect()  # one row per data file: metadata, not data
         )
-        return [
+        return folder, [
             AddAction(
                 path=f"{folder}/{_basename(row['path'])}",
                 size=int(row["size"]),
@@ -118,52 +148,100 @@ class DeltaRsEngine:
             for row in listing
         ]
 
+    @contextmanager
+    def _discarded_on_failure(self, uri: str, folder: str) -> Iterator[None]:
+        """Delete a write's folder when its commit does not happen (no version references it;
+        ``vacuum`` would find it too, but only after the retention period)."""
+        try:
+            yield
+        except BaseException:
+            with suppress(Exception):  # best effort: the original error is the one to report
+                self._discard(uri, folder)
+            raise
+
+    def _discard(self, uri: str, folder: str) -> None:
+        path = self.spark._jvm.org.apache.hadoop.fs.Path(f"{uri.rstrip('/')}/{folder}")
+        path.getFileSystem(self.spark._jsc.hadoopConfiguration()).delete(path, True)
+
     def _commit(
         self,
         uri: str,
+        snapshot: DeltaTable | None,
         schema: StructType,
         actions: list[AddAction | RemoveAction],
         mode: str,
         metadata: dict[str, Any],
     ) -> int:
-        """Step 2: one Delta transaction over exactly the files step 1 wrote."""
+        """Step 2: one Delta transaction over exactly the files step 1 wrote, committed as the
+        version right after ``snapshot`` or not at all (:class:`_Conflict`).
+
+        delta-rs would otherwise rebase the commit onto whatever version is newest, checking
+        only that the files it removes still exist: a merge planned from an older version would
+        then duplicate or lose the keys another writer committed in between.
+        """
         delta_schema = Schema.from_json(schema.json())
-        props = CommitProperties(custom_metadata=metadata or None)
-        if not self.exists(uri):
-            adds = [a for a in actions if isinstance(a, AddAction)]
-            create_table_with_add_actions(
-                uri,
-                delta_schema,
-                adds,
-                mode="error",
-                storage_options=self.storage_options,
-                commit_properties=props,
-            )
-        else:
-            table = self._table(uri)
-            table.create_write_transaction(
+        props = CommitProperties(custom_metadata=metadata or None, max_commit_retries=0)
+        if snapshot is None:
+            try:
+                create_table_with_add_actions(
+                    uri,
+                    delta_schema,
+                    [a for a in actions if isinstance(a, AddAction)],
+                    mode="error",
+                    storage_options=self.storage_options,
+                    commit_properties=props,
+                )
+            except DeltaError as exc:
+                if self.exists(uri):  # another writer created the table first
+                    raise _Conflict from exc
+                raise
+            return 0
+        read_version = snapshot.version()
+        try:
+            snapshot.create_write_transaction(
                 actions, mode=mode, schema=delta_schema, commit_properties=props
             )
-        return self._table(uri).version()
+        except CommitFailedError as exc:
+            if (self.version(uri) or 0) > read_version:
+                raise _Conflict from exc
+            raise
+        return read_version + 1
+
+    def _optimistic(self, uri: str, attempt: Callable[[DeltaTable | None], int]) -> int:
+        """Run ``attempt`` on the latest snapshot until it commits; each lost race re-reads."""
+        for _ in range(self.commit_attempts):
+            try:
+                return attempt(self._snapshot(uri))
+            except _Conflict:
+                continue
+        raise LakeError(
+            f"{uri}: another writer committed first {self.commit_attempts} times in a row, so "
+            "nothing of this write was committed; run the job again when the others finish"
+        )
 
     def overwrite(self, uri: str, df: DataFrame, metadata: dict[str, Any]) -> int:
-        adds = self._write_files(uri, df)
-        return self._commit(uri, df.schema, list(adds), "overwrite", metadata)
+        folder, adds = self._write_files(uri, df)
+        with self._discarded_on_failure(uri, folder):
+            return self._optimistic(
+                uri,
+                lambda snapshot: self._commit(
+                    uri, snapshot, df.schema, list(adds), "overwrite", metadata
+                ),
+            )
 
     def append(self, uri: str, df: DataFrame, metadata: dict[str, Any]) -> int:
-        if self.exists(uri):
-            self._check_schema(uri, df.schema)
-        adds = self._write_files(uri, df)
-        return self._commit(uri, df.schema, list(adds), "append", metadata)
+        snapshot = self._snapshot(uri)
+        if snapshot is not None:
+            _check_schema(uri, snapshot, df.schema)  # before writing anything
 
-    def _check_schema(self, uri: str, schema: StructType) -> None:
-        have = [(f.name, f.dataType) for f in self.schema(uri).fields]
-        got = [(f.name, f.dataType) for f in schema.fields]
-        if have != got:
-            raise LakeError(
-                f"{uri}: the rows' schema {got} differs from the table's {have}; "
-                "overwrite the table to change its schema"
-            )
+        def attempt(snapshot: DeltaTable | None) -> int:
+            if snapshot is not None:
+                _check_schema(uri, snapshot, df.schema)
+            return self._commit(uri, snapshot, df.schema, list(adds), "append", metadata)
+
+        folder, adds = self._write_files(uri, df)
+        with self._discarded_on_failure(uri, folder):
+            return self._optimistic(uri, attempt)
 
     def upsert(
         self,
@@ -173,18 +251,35 @@ class DeltaRsEngine:
         newer_col: str | None,
         metadata: dict[str, Any],
     ) -> int:
-        """Copy-on-write merge: rewrite only the files holding keys that the batch touches."""
-        if not self.exists(uri):
-            return self.overwrite(uri, df, metadata)
-        self._check_schema(uri, df.schema)
-        keys = list(keys)
-        table = self._table(uri)
-        target = self._scan(table, uri)
-        if not target.columns or not table.file_uris():
-            adds = self._write_files(uri, df)
-            return self._commit(uri, df.schema, list(adds), "append", metadata)
-        located = target.withColumn(_FILE, F.col("_metadata.file_path"))
+        """Copy-on-write merge: rewrite only the files holding keys that the batch touches.
 
+        Planned from one snapshot and committed right after it; when another writer commits
+        first, the merge is planned again from the new version (``commit_attempts`` in all).
+        """
+
+        def attempt(snapshot: DeltaTable | None) -> int:
+            if snapshot is not None:
+                _check_schema(uri, snapshot, df.schema)
+            folder, actions = self._merge_files(uri, snapshot, df, list(keys), newer_col)
+            with self._discarded_on_failure(uri, folder):
+                return self._commit(uri, snapshot, df.schema, actions, "append", metadata)
+
+        return self._optimistic(uri, attempt)
+
+    def _merge_files(
+        self,
+        uri: str,
+        snapshot: DeltaTable | None,
+        df: DataFrame,
+        keys: list[str],
+        newer_col: str | None,
+    ) -> tuple[str, list[AddAction | RemoveAction]]:
+        """Write the merged files of the batch against ``snapshot``; returns the folder and the
+        actions (removes for the files rewritten, adds for the new ones)."""
+        if snapshot is None or not snapshot.file_uris():
+            folder, adds = self._write_files(uri, df)
+            return folder, list(adds)
+        located = self._scan(snapshot, uri).withColumn(_FILE, F.col("_metadata.file_path"))
         source = df
         if newer_col:
             # A batch row replaces the stored one only when it is at least as new.
@@ -210,18 +305,18 @@ class DeltaRsEngine:
             rewritten = source
             if touched:
                 kept = (
-                    self.spark.read.schema(target.schema)
+                    self.spark.read.schema(located.drop(_FILE).schema)
                     .parquet(*touched)
                     .join(source.select(*keys), keys, "left_anti")
                 )
                 rewritten = kept.unionByName(source)
-            adds = self._write_files(uri, rewritten)
+            folder, adds = self._write_files(uri, rewritten)
         finally:
             source.unpersist()
 
-        by_name = {_basename(a.path): a for a in self._add_actions(table)}
+        by_name = {_basename(a.path): a for a in self._add_actions(snapshot)}
         now = int(time.time() * 1000)
-        removes = []
+        removes: list[AddAction | RemoveAction] = []
         for path in touched:
             add = by_name.get(_basename(path))
             if add is None:
@@ -229,7 +324,7 @@ class DeltaRsEngine:
             removes.append(
                 RemoveAction(path=add.path, data_change=True, deletion_timestamp=now, size=add.size)
             )
-        return self._commit(uri, df.schema, [*removes, *adds], "append", metadata)
+        return folder, [*removes, *adds]
 
     def _add_actions(self, table: DeltaTable) -> list[AddAction]:
         actions = table.get_add_actions(flatten=True)

@@ -59,6 +59,7 @@ class Lake:
         root: str,
         engine: str = "auto",
         storage_options: dict[str, str] | None = None,
+        commit_attempts: int = 10,
     ):
         if engine not in _ENGINES:
             raise LakeError(f"unknown lake engine {engine!r}; choose one of {_ENGINES}")
@@ -66,6 +67,7 @@ class Lake:
         self.root = root if _is_uri(root) else os.path.abspath(os.path.expanduser(root))
         if engine == "auto":
             engine = "delta-spark" if delta_spark_available(spark) else "delta-rs"
+        self.commit_attempts = commit_attempts
         self.engine: LakeEngine = self._make(engine, storage_options)
         if not _is_uri(self.root):
             os.makedirs(self.root, exist_ok=True)
@@ -77,7 +79,7 @@ class Lake:
             return DeltaSparkEngine(self.spark)
         from recsys.lakehouse._delta_rs import DeltaRsEngine
 
-        return DeltaRsEngine(self.spark, storage_options)
+        return DeltaRsEngine(self.spark, storage_options, self.commit_attempts)
 
     def uri(self, name: str) -> str:
         return table_uri(self.root, name)
