@@ -169,3 +169,60 @@ def test_train_als_end_to_end_on_ml_100k(spark, lake):
     runs = lake.read("runs").filter(F.col(C.RUN_ID) == "e2e").first()
     assert runs["status"] == "succeeded"
     assert runs["output_versions"][C.T_ALS_CANDIDATES] == 0
+
+
+def test_model_from_factors_sets_its_columns_on_the_jvm_model(spark):
+    """Regression (explicit train-als crashed at its last step): the bias-augmented model is
+    built through the JVM constructor, and ``recommendForUserSubset`` goes straight to the Java
+    object, so columns set only on the Python wrapper raised 'Failed to find a default value
+    for userCol' unless a ``transform`` had happened to copy them over first."""
+    from recsys.als._model import model_from_factors
+
+    factors = "id int, features array<float>"
+    users = spark.createDataFrame([(1, [1.0, 0.0])], factors)
+    items = spark.createDataFrame([(1, [2.0, 0.0]), (2, [1.0, 0.0])], factors)
+    model = model_from_factors(spark, 2, users, items)
+    subset = spark.createDataFrame([(1,)], f"{C.USER_ID} int")
+    recs = model.recommendForUserSubset(subset, 2).select(C.USER_ID, "recommendations")
+    row = recs.first()
+    assert row[C.USER_ID] == 1
+    assert [(r[C.MOVIE_ID], r["rating"]) for r in row["recommendations"]] == [(1, 2.0), (2, 1.0)]
+
+
+def test_train_als_explicit_job_end_to_end_and_the_saved_model_predicts(spark, lake):
+    """`recsys train-als --mode explicit` writes every output, and the model it saves loads back
+    with its columns (saved from the JVM object's params) and scores pairs and users."""
+    from pyspark.ml.recommendation import ALSModel
+
+    from recsys.als._outputs import model_path
+    from recsys.cli import build_parser
+    from recsys.cli import train_als as job
+
+    train, _ = _planted(spark, n_users=30, n_items=20)
+    ratings = train.withColumn(C.RATED_AT, F.lit(None).cast("timestamp"))
+    lake.overwrite(C.T_RATINGS, ratings)
+    argv = ["train-als", "--mode", "explicit", "--rank", "2", "--max-iter", "3", "--top-n", "3",
+            "--run-id", "explicit-e2e", "--num-blocks", "2", "--no-baselines"]  # fmt: skip
+    args = build_parser("train-als").parse_args(argv)
+    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root)
+    assert job.run(args, ctx) == 0
+
+    candidates = lake.read(C.T_ALS_CANDIDATES)
+    unrated = {r[C.USER_ID]: 20 - r["count"] for r in ratings.groupBy(C.USER_ID).count().collect()}
+    got = dict(candidates.groupBy(C.USER_ID).count().collect())
+    assert got == {u: min(3, n) for u, n in unrated.items() if n > 0}
+    assert candidates.join(ratings, [C.USER_ID, C.MOVIE_ID], "left_semi").count() == 0
+    assert lake.read(C.T_ALS_USER_FACTORS).count() == 30
+    assert len(lake.read(C.T_ALS_ITEM_FACTORS).first()[C.FEATURES]) == 4  # rank 2 + 2 biases
+    metrics = {r[C.METRIC]: r[C.VALUE] for r in lake.read(C.T_METRICS).collect()}
+    assert metrics["rmse"] < 1.0
+    assert lake.read("runs").filter(F.col(C.RUN_ID) == "explicit-e2e").first()["status"] == (
+        "succeeded"
+    )
+
+    loaded = ALSModel.load(model_path(lake, "explicit-e2e"))
+    pairs = spark.createDataFrame([(1, 1), (2, 3)], f"{C.USER_ID} int, {C.MOVIE_ID} int")
+    scored = loaded.transform(pairs).collect()
+    assert len(scored) == 2 and all(r[C.PREDICTION] == r[C.PREDICTION] for r in scored)  # no NaN
+    top = loaded.recommendForUserSubset(pairs.select(C.USER_ID), 2).collect()
+    assert sorted(r[C.USER_ID] for r in top) == [1, 2]

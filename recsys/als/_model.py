@@ -128,13 +128,16 @@ def model_from_factors(
     """An ``ALSModel`` over given ``id, features`` tables (used for the bias-augmented factors).
 
     PySpark has no public constructor, so this calls the JVM one (classic Spark sessions only;
-    Spark Connect would need the residual model plus biases instead).
+    Spark Connect would need the residual model plus biases instead). The params are set on the
+    Java object as well as on the Python wrapper: ``recommendFor*`` and ``save`` use the Java
+    object's own values, which a wrapper-only setter reaches only at the next ``transform``.
     """
     jvm = spark.sparkContext._jvm
     java_model = jvm.org.apache.spark.ml.recommendation.ALSModel(
         f"als_aug_{rank}", rank, user_factors._jdf, item_factors._jdf
     )
     model = ALSModel(java_model)
-    model.setUserCol(C.USER_ID).setItemCol(C.MOVIE_ID).setPredictionCol(C.PREDICTION)
-    model.setColdStartStrategy("nan").setBlockSize(4096)
+    for target in (java_model, model):
+        target.setUserCol(C.USER_ID).setItemCol(C.MOVIE_ID).setPredictionCol(C.PREDICTION)
+        target.setColdStartStrategy("nan").setBlockSize(4096)
     return model
