@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 from chispa import assert_approx_df_equality, assert_df_equality
 from pyspark.sql.types import (
-    ArrayType,
     DoubleType,
-    FloatType,
     IntegerType,
     StringType,
     StructField,
@@ -26,28 +24,8 @@ from recsys.blend import (
     movie_popularity,
     normalize_per_user,
 )
+from tests._schemas import MOVIES, RATINGS, SCORED
 
-SCORED = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-        StructField(C.SCORE, DoubleType(), False),
-    ]
-)
-RATINGS = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-        StructField(C.RATING, FloatType(), False),
-    ]
-)
-MOVIES = StructType(
-    [
-        StructField(C.MOVIE_ID, IntegerType(), False),
-        StructField(C.TITLE, StringType(), False),
-        StructField(C.GENRES, ArrayType(StringType(), False), False),
-    ]
-)
 TITLES = {
     1: ("Heat (1995)", ["Action", "Crime"]),
     2: ("Toy Story (1995)", ["Animation", "Comedy"]),

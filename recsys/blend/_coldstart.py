@@ -74,7 +74,8 @@ def cold_start(
     ``genres`` (case-insensitive) keeps movies having at least one of them. ``exclude``
     (``movie_id``) removes movies, e.g. the few the user already rated. Returns ``movie_id,
     title, score (damped mean), rank, reason`` with reason ``popular in <genre>`` (the first
-    requested genre the movie has; otherwise its first genre).
+    requested genre the movie has; otherwise its first genre; ``popular with everyone`` for a
+    movie without genres, which is kept unless ``genres`` filters on them).
     """
     wanted = [g.strip().lower() for g in (genres or []) if g.strip()]
     cand = popularity.where(F.col(C.RATING_COUNT) >= min_count).join(
@@ -82,11 +83,12 @@ def cold_start(
     )
     if exclude is not None:
         cand = cand.join(exclude.select(C.MOVIE_ID), C.MOVIE_ID, "left_anti")
-    genre = F.element_at(C.GENRES, 1)
+    # get (0-based) is null past the end: element_at would fail on an empty genres array
+    genre = F.get(C.GENRES, 0)
     if wanted:
         matching = F.filter(C.GENRES, lambda g: F.lower(g).isin(wanted))
         cand = cand.where(F.size(matching) > 0)
-        genre = F.element_at(matching, 1)
+        genre = F.get(matching, 0)
     reason = F.when(genre.isNull(), F.lit("popular with everyone")).otherwise(
         F.concat(F.lit("popular in "), genre)
     )

@@ -16,9 +16,12 @@ from recsys import columns as C
 
 
 def rating_text(rating: Column) -> Column:
-    """5.0 -> "5", 4.5 -> "4.5" (MovieLens scales are whole or half stars)."""
+    """5.0 -> "5", 4.5 -> "4.5" (MovieLens scales are whole or half stars).
+
+    Whole ratings are printed with ``%.0f`` rather than cast to int: on a scale declared at
+    ingest (``--rating-scale``) a rating may exceed the int range, and the cast would fail."""
     whole = rating == F.floor(rating)
-    return F.when(whole, rating.cast("int").cast("string")).otherwise(F.format_number(rating, 1))
+    return F.when(whole, F.format_string("%.0f", rating)).otherwise(F.format_number(rating, 1))
 
 
 def because_text(title: Column, rating: Column) -> Column:
@@ -57,8 +60,9 @@ def attach_reasons(recs: DataFrame, ratings: DataFrame, movies: DataFrame) -> Da
     """``recs`` (with a nullable ``because_movie_id``) plus ``reason``.
 
     "because you rated Heat (1995) 5/5" for users with ratings; "popular in Drama" (the
-    movie's first genre) for users without. ``because_movie_id`` is always a movie the user
-    rated (or null for users without ratings).
+    movie's first genre) for users without, "popular with everyone" when the movie has no
+    genre (an empty ``genres`` array, e.g. "(no genres listed)"). ``because_movie_id`` is
+    always a movie the user rated (or null for users without ratings).
     """
     filled = fill_because(recs, ratings, movies)
     because = ratings.select(
@@ -68,7 +72,8 @@ def attach_reasons(recs: DataFrame, ratings: DataFrame, movies: DataFrame) -> Da
         C.BECAUSE_MOVIE_ID,
         "left",
     )
-    own = movies.select(C.MOVIE_ID, F.element_at(C.GENRES, 1).alias("_genre"))
+    # get (0-based) is null past the end: element_at would fail on an empty genres array
+    own = movies.select(C.MOVIE_ID, F.get(C.GENRES, 0).alias("_genre"))
     popular = F.when(F.col("_genre").isNull(), F.lit("popular with everyone")).otherwise(
         F.concat(F.lit("popular in "), F.col("_genre"))
     )

@@ -97,7 +97,8 @@ def random_recs(train: DataFrame, users: DataFrame, k: int = 10, seed: int = 42)
         .crossJoin(n_movies)
         .withColumn("_draw", F.explode(F.sequence(F.lit(1), F.col("_budget") * 3)))
         .withColumn("_h", F.xxhash64(F.lit(int(seed)), F.col(C.USER_ID), F.col("_draw")))
-        .withColumn("_idx", F.pmod(F.col("_h"), F.col("_m")))
+        # an empty train catalogue (_m = 0) draws nothing; pmod by 0 would fail
+        .withColumn("_idx", F.when(F.col("_m") > 0, F.pmod(F.col("_h"), F.col("_m"))))
     )
     picked = (
         draws.join(F.broadcast(catalogue), "_idx")

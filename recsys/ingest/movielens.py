@@ -293,7 +293,9 @@ def parse_1m(spark: SparkSession, layout: Layout, base: str) -> dict[str, DataFr
     if "users" in layout.files:
         code = V.parse_int(_field(3))
         names = F.array(*[F.lit(o) for o in OCCUPATIONS_1M])
-        occupation = F.coalesce(F.try_element_at(names, code + 1), F.trim(_field(3)))
+        # get (0-based, null out of range) rather than try_element_at(names, code + 1):
+        # code + 1 overflows for a code of 2147483647
+        occupation = F.coalesce(F.get(names, code), F.trim(_field(3)))
         out[C.T_USERS] = _users(lines("users"), 5, 2, 1, occupation, 4)
     return out
 

@@ -49,6 +49,7 @@ from recsys.ingest._synthetic_vocab import (
 )
 
 _MASK53 = (1 << 53) - 1
+_BELOW_ONE = 1.0 - 2.0**-53  # the largest double below 1
 _BUCKETS = 1024
 _LATENT_DIMS = 4
 _NICHE_POOLS = 1000  # pool ids: -1 all movies, 0-17 genres, 1000 + k niche k
@@ -111,10 +112,16 @@ def _key(seed: int, salt: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+def _unit(h: Column) -> Column:
+    """A 53-bit hash -> (0, 1). ``(h + 0.5) / 2^53`` rounds to exactly 1.0 for h = 2^53 - 1
+    (and only there), which would index one past the end of a lookup table or give
+    ``make_date`` month 13 (both fail under ANSI): that one value is clamped below 1."""
+    return F.least((h.cast("double") + 0.5) * (1.0 / (1 << 53)), F.lit(_BELOW_ONE))
+
+
 def _uniform(seed: int, salt: str, *cols: Column) -> Column:
     """Uniform in (0, 1) from a hash of (seed, salt, cols): independent of partitioning."""
-    h = F.xxhash64(F.lit(_key(seed, salt)), *cols).bitwiseAND(F.lit(_MASK53))
-    return (h.cast("double") + 0.5) * (1.0 / (1 << 53))
+    return _unit(F.xxhash64(F.lit(_key(seed, salt)), *cols).bitwiseAND(F.lit(_MASK53)))
 
 
 def _normal(seed: int, salt: str, *cols: Column) -> Column:
@@ -150,13 +157,13 @@ def _pick(u: Column, weights: tuple[float, ...]) -> Column:
         table.append(i)
     bucket = F.floor(u * _BUCKETS).cast("int") + 1
     return F.coalesce(
-        F.element_at(F.expr(f"array({', '.join(map(str, table))})"), bucket), F.lit(0)
+        F.try_element_at(F.expr(f"array({', '.join(map(str, table))})"), bucket), F.lit(0)
     )
 
 
 def _lookup(values: tuple[str, ...], index: Column) -> Column:
-    """``values[index]`` (0-based) as a non-null string column."""
-    return F.coalesce(F.element_at(_literal(values), index + 1), F.lit(values[0]))
+    """``values[index]`` (0-based) as a non-null string column (``values[0]`` out of range)."""
+    return F.coalesce(F.get(_literal(values), index), F.lit(values[0]))
 
 
 def _zipf_rank(u: Column, n: Column, exponent: float) -> Column:
@@ -214,9 +221,7 @@ def _movies_full(spark: SparkSession, spec: SyntheticSpec, partitions: int) -> D
     primary = F.element_at(genre_idx, 1)
     nouns = _literal([nn for _, nn, _ in GENRES.values()])
     noun = F.coalesce(
-        F.element_at(
-            F.element_at(nouns, primary + 1), F.floor(u("noun") * NOUNS_PER_GENRE).cast("int") + 1
-        ),
+        F.get(F.get(nouns, primary), F.floor(u("noun") * NOUNS_PER_GENRE).cast("int")),
         F.lit("Movie"),
     )
     adj = _lookup(ADJECTIVES, F.floor(u("adj") * len(ADJECTIVES)).cast("int"))
@@ -275,7 +280,9 @@ def _user_cols(spec: SyntheticSpec) -> dict[str, Column]:
             F.array(*[F.floor(u(f"niche{i}") * _niches(spec)).cast("int") for i in range(2)])
         ),
         "disliked": F.when(F.array_contains(liked, disliked), -1).otherwise(disliked),
-        "n_wanted": F.least(F.floor(wanted).cast("int"), F.lit(cap)),
+        # capped before the cast: a large ratings_per_user or activity_sigma can exceed the int
+        # range for a few users, and the cast would fail (ANSI) before least() capped it
+        "n_wanted": F.least(F.floor(wanted), F.lit(cap)).cast("int"),
         "bias": 0.35 * _normal(s, "user/bias", uid),
         "whole_stars": u("whole") < 0.35,
         "tagger": u("tagger") < _TAGGER_SHARE,
@@ -441,11 +448,10 @@ def _tags(spec: SyntheticSpec, ratings: DataFrame) -> DataFrame:
         return _uniform(s, "tag/" + salt, uid, mid)
 
     rate = min(1.0, spec.tag_rate / _TAGGER_SHARE)
-    genre = F.element_at("genre_idx", F.floor(u("genre") * F.size("genre_idx")).cast("int") + 1)
+    genre = F.get("genre_idx", F.floor(u("genre") * F.size("genre_idx")).cast("int"))
     vocab = _literal([tags for _, _, tags in GENRES.values()])
-    genre_tag = F.element_at(
-        F.element_at(vocab, genre + 1), F.floor(u("word") * TAGS_PER_GENRE).cast("int") + 1
-    )
+    # get (0-based) is null out of range, and the coalesce below falls back to a generic tag
+    genre_tag = F.get(F.get(vocab, genre), F.floor(u("word") * TAGS_PER_GENRE).cast("int"))
     generic = F.when(
         F.col(C.RATING) < 2.5,
         _lookup(NEGATIVE_TAGS, F.floor(u("generic") * len(NEGATIVE_TAGS)).cast("int")),
