@@ -33,6 +33,10 @@ def test_movielens_and_generic_flags():
         header=False,
         scale=RatingScale(1.0, 10.0, 1.0),
     )
+    tagged = source_of("--ratings", "r.csv", "--map", "user=u,item=i,rating=r", "--tags", "t.csv",
+                       "--tags-map", "user=a,item=b,tag=c")  # fmt: skip
+    assert (tagged.tags, tagged.tags_mapping) == ("t.csv", {"user": "a", "item": "b", "tag": "c"})
+    assert source_of("--ratings", "r.csv", "--map", "user=u,item=i,rating=r").tags is None
 
 
 @pytest.mark.parametrize(
@@ -46,6 +50,11 @@ def test_movielens_and_generic_flags():
         (["--source", "ml-100k", "--size", "tiny"], "need --source synthetic"),
         (["--movies", "films.csv"], "with synthetic data it is a count"),
         (["--size", "huge"], "unknown synthetic size"),
+        (["--tags", "t.csv"], "need --ratings"),
+        (["--ratings", "r.csv", "--map", "user=a,item=b,rating=c", "--tags", "t.csv",
+          "--tags-map", "user=a,film=b"], r"--tags-map entry 'film=b'"),
+        (["--ratings", "r.csv", "--map", "user=a,item=b,rating=c", "--tags", "t.csv",
+          "--tags-map", "user=a,item=b"], r"--tags-map lacks \['tag'\]"),
     ],
 )  # fmt: skip
 def test_bad_flags(flags, message):

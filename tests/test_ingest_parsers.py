@@ -299,6 +299,55 @@ def test_generic_csv_with_mapping(spark, tmp_path):
     assert rejects(parsed[C.T_MOVIES]) == [("films.csv", 3, V.Reason.MISSING_VALUE)]
 
 
+def test_generic_tags_are_validated_like_movielens_tags(spark, tmp_path):
+    """--tags with --tags-map: ISO or Unix timestamps; the MovieLens tags rules and reasons."""
+    ratings = tmp_path / "r.csv"
+    ratings.write_bytes(b"u,i,r\n1,10,4\n")
+    tags = tmp_path / "t.csv"
+    tags.write_bytes(
+        b'who,what,label,when\n1,10, dark comedy ,1600000000\n2,10,"noir, rain",2021-05-06\n'
+        b"x,10,odd,1600000000\n3,10,  ,1600000000\n4,10,late,yesterday\n5,10,short\n"
+        b"6,11,kept,\n"
+    )
+    src = GenericSource(
+        ratings=str(ratings),
+        mapping={"user": "u", "item": "i", "rating": "r"},
+        tags=str(tags),
+        tags_mapping={"user": "who", "item": "what", "tag": "label", "timestamp": "when"},
+    )
+    parsed = parse_generic(spark, src)
+    assert_df_equality(
+        good(parsed[C.T_TAGS], TAGS),
+        spark.createDataFrame(
+            [
+                (1, 10, "dark comedy", ts(1600000000)),
+                (2, 10, "noir, rain", dt.datetime(2021, 5, 6)),
+            ],
+            TAGS,
+        ),
+        ignore_row_order=True,
+    )
+    assert rejects(parsed[C.T_TAGS]) == [
+        ("t.csv", 4, V.Reason.NON_NUMERIC_ID),
+        ("t.csv", 5, V.Reason.MISSING_VALUE),
+        ("t.csv", 6, V.Reason.NON_NUMERIC_VALUE),
+        ("t.csv", 7, V.Reason.WRONG_FIELD_COUNT),
+        ("t.csv", 8, V.Reason.MISSING_TIMESTAMP),
+    ]
+    # without a timestamp column the tag is kept with a null tagged_at
+    untimed_map = {"user": "who", "item": "what", "tag": "label"}
+    untimed = GenericSource(str(ratings), src.mapping, tags=str(tags), tags_mapping=untimed_map)
+    kept = good(parse_generic(spark, untimed)[C.T_TAGS], TAGS).where(F.col(C.USER_ID) == 6)
+    assert [tuple(r) for r in kept.collect()] == [(6, 11, "kept", None)]
+    with pytest.raises(InputError, match=r"t\.csv: no column 'tagz' for tag"):
+        parse_generic(spark, GenericSource(str(ratings), src.mapping, tags=str(tags),
+                                           tags_mapping={"user": "who", "item": "what",
+                                                         "tag": "tagz"}))  # fmt: skip
+    with pytest.raises(InputError, match=r"gone\.csv: file not found"):
+        parse_generic(spark, GenericSource(str(ratings), src.mapping,
+                                           tags=str(tmp_path / "gone.csv")))  # fmt: skip
+
+
 def test_generic_parquet_and_positions(spark, tmp_path):
     path = tmp_path / "r.parquet"
     pq.write_table(

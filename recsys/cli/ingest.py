@@ -9,6 +9,7 @@ Examples::
     recsys ingest --source ml-100k --mirror /data/movielens
     recsys ingest --source ~/Downloads/ml-25m.zip     # a zip or an extracted folder
     recsys ingest --ratings r.csv --map user=uid,item=iid,rating=stars,timestamp=ts
+    recsys ingest --ratings r.csv --map ... --movies m.csv --tags t.csv --tags-map user=u,...
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import replace
 
 from recsys.errors import InputError
 from recsys.ingest import GenericSource, RatingScale, ingest, parse_mapping
+from recsys.ingest.generic import MOVIES_ROLES, TAGS_ROLES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +53,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ROLE=COL,...",
         help="columns of --movies: item=COL,title=COL[,genres=COL][,year=COL]",
     )
+    g.add_argument(
+        "--tags",
+        metavar="FILE",
+        help="with --ratings: a tags file (default columns userId,movieId,tag,timestamp)",
+    )
+    g.add_argument(
+        "--tags-map",
+        metavar="ROLE=COL,...",
+        help="columns of --tags: user=COL,item=COL,tag=COL[,timestamp=COL]",
+    )
     g.add_argument("--sep", default=",", help="CSV field separator (default ',')")
     g.add_argument("--no-header", action="store_true", help="the CSV files have no header")
     g.add_argument(
@@ -77,18 +89,21 @@ def build_source(args: argparse.Namespace) -> object:
             raise InputError(str(exc)) from None
         extra = {}
         if args.movies_map:
-            extra["movies_mapping"] = parse_mapping(
-                args.movies_map, ("item", "title", "genres", "year")
-            )
+            extra["movies_mapping"] = parse_mapping(args.movies_map, MOVIES_ROLES, "--movies-map")
+        if args.tags_map:
+            extra["tags_mapping"] = parse_mapping(args.tags_map, TAGS_ROLES, "--tags-map")
         return GenericSource(
             ratings=args.ratings,
             mapping=parse_mapping(args.map),
             movies=args.movies,
+            tags=args.tags,
             sep=args.sep.encode().decode("unicode_escape"),  # lets users type --sep '\t'
             header=not args.no_header,
             scale=scale,
             **extra,
         )
+    if args.tags or args.tags_map or args.movies_map:
+        raise InputError("--tags, --tags-map and --movies-map need --ratings FILE --map ...")
     sized = any(v is not None for v in (args.size, args.users, args.ratings_per_user, args.seed))
     if args.source != "synthetic":
         if sized or args.movies is not None:

@@ -1,12 +1,14 @@
-"""Any ratings file, CSV or Parquet, with a column mapping, plus an optional movies file.
+"""Any ratings file, CSV or Parquet, with a column mapping, plus optional movies and tags files.
 
 The mapping names the source columns: ``user``, ``item``, ``rating`` and optionally
 ``timestamp`` (Unix seconds or an ISO 8601 date-time) for ratings; ``item``, ``title`` and
 optionally ``genres`` (``|``-separated) and ``year`` for movies (defaults: MovieLens's
-``movieId``, ``title``, ``genres``). A CSV column is named by its header, or by its 1-based
-position (``user=1``) when the file has no header. The format follows the extension:
-``.parquet`` or a folder of Parquet files, else CSV. Rejects name the file's base name as their
-source; Parquet rejects number rows (1-based, per file) instead of lines.
+``movieId``, ``title``, ``genres``); ``user``, ``item``, ``tag`` and optionally ``timestamp``
+for tags (defaults: MovieLens's ``userId``, ``movieId``, ``tag``, ``timestamp``). A CSV column
+is named by its header, or by its 1-based position (``user=1``) when the file has no header.
+The format follows the extension: ``.parquet`` or a folder of Parquet files, else CSV. Rejects
+name the file's base name as their source; Parquet rejects number rows (1-based, per file)
+instead of lines.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from recsys.ingest import validate as V
 _F = "_fields"
 RATINGS_ROLES = ("user", "item", "rating", "timestamp")
 MOVIES_ROLES = ("item", "title", "genres", "year")
+TAGS_ROLES = ("user", "item", "tag", "timestamp")
 
 
 def _empty() -> Column:
@@ -34,15 +37,18 @@ def _empty() -> Column:
 
 
 DEFAULT_MOVIES_MAP = {"item": "movieId", "title": "title", "genres": "genres"}
+DEFAULT_TAGS_MAP = {"user": "userId", "item": "movieId", "tag": "tag", "timestamp": "timestamp"}
 
 
-def parse_mapping(text: str, roles: tuple[str, ...] = RATINGS_ROLES) -> dict[str, str]:
+def parse_mapping(
+    text: str, roles: tuple[str, ...] = RATINGS_ROLES, flag: str = "--map"
+) -> dict[str, str]:
     """``"user=userId,item=movieId,rating=rating"`` -> {"user": "userId", ...}."""
     mapping = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         role, sep, col = part.partition("=")
         if not sep or role.strip() not in roles or not col.strip():
-            raise InputError(f"--map entry {part!r}: expected ROLE=COLUMN with ROLE in {roles}")
+            raise InputError(f"{flag} entry {part!r}: expected ROLE=COLUMN with ROLE in {roles}")
         mapping[role.strip()] = col.strip()
     return mapping
 
@@ -56,6 +62,9 @@ class GenericSource:
     """role (user, item, rating[, timestamp]) -> column name or 1-based position."""
     movies: str | None = None
     movies_mapping: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MOVIES_MAP))
+    tags: str | None = None
+    tags_mapping: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TAGS_MAP))
+    """role (user, item, tag[, timestamp]) -> column name or 1-based position."""
     sep: str = ","
     header: bool = True
     scale: V.RatingScale = V.HALF_STARS
@@ -162,17 +171,24 @@ def _at(pos: dict[str, int], role: str) -> Column:
     return F.try_element_at(F.col(_F), F.lit(pos[role] + 1))
 
 
+def _require_roles(mapping: dict[str, str], need: tuple[str, ...], flag: str) -> None:
+    missing = [r for r in need if r not in mapping]
+    if missing:
+        example = ",".join(f"{r}=COL" for r in need)
+        raise InputError(f"{flag} lacks {missing}; e.g. {flag} {example}")
+
+
 def parse_generic(spark: SparkSession, source: GenericSource) -> dict[str, DataFrame]:
-    """Parsed frames for ratings (and movies); checks both files before anything is read."""
-    need = {"user", "item", "rating"} - set(source.mapping)
-    if need:
-        raise InputError(
-            f"--map lacks {sorted(need)}; e.g. --map user=userId,item=movieId,rating=rating"
-        )
+    """Parsed frames for ratings (and movies, tags); checks every file before any is read."""
+    _require_roles(source.mapping, ("user", "item", "rating"), "--map")
+    _require_roles(source.movies_mapping, ("item", "title"), "--movies-map")
+    _require_roles(source.tags_mapping, ("user", "item", "tag"), "--tags-map")
     ratings, n, pos = _fields(spark, source.ratings, source, source.mapping)
-    movies = None
+    movies = tags = None
     if source.movies:
         movies = _fields(spark, source.movies, source, source.movies_mapping)
+    if source.tags:
+        tags = _fields(spark, source.tags, source, source.tags_mapping)
     ts = _at(pos, "timestamp") if "timestamp" in pos else F.lit(None).cast("string")
     df = ratings.select(
         "*",
@@ -192,6 +208,8 @@ def parse_generic(spark: SparkSession, source: GenericSource) -> dict[str, DataF
     }
     if movies is not None:
         out[C.T_MOVIES] = _movies(*movies)
+    if tags is not None:
+        out[C.T_TAGS] = _tags(*tags)
     return out
 
 
@@ -212,4 +230,23 @@ def _movies(df: DataFrame, n: int, pos: dict[str, int]) -> DataFrame:
         V.field_count_rule(F.col(_F), n),
         *V.id_rules(C.MOVIE_ID),
         (F.coalesce(F.col(C.TITLE), F.lit("")) == "", V.Reason.MISSING_VALUE),
+    ).drop(_F)
+
+
+def _tags(df: DataFrame, n: int, pos: dict[str, int]) -> DataFrame:
+    """The same rules as MovieLens's tags.csv; the timestamp is optional unless mapped."""
+    ts = _at(pos, "timestamp") if "timestamp" in pos else F.lit(None).cast("string")
+    parsed = df.select(
+        "*",
+        V.parse_int(_at(pos, "user")).alias(C.USER_ID),
+        V.parse_int(_at(pos, "item")).alias(C.MOVIE_ID),
+        F.trim(_at(pos, "tag")).alias(C.TAG),
+        V.parse_timestamp(ts).alias(C.TAGGED_AT),
+    )
+    return V.flag(
+        parsed,
+        V.field_count_rule(F.col(_F), n),
+        *V.id_rules(C.USER_ID, C.MOVIE_ID),
+        (F.coalesce(F.col(C.TAG), F.lit("")) == "", V.Reason.MISSING_VALUE),
+        *V.timestamp_rules(ts, C.TAGGED_AT, required="timestamp" in pos),
     ).drop(_F)
