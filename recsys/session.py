@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import resources
 
 from pyspark.sql import SparkSession
 
@@ -22,6 +23,13 @@ BASE_CONF: dict[str, str] = {
 }
 
 
+# The thread count of each BLAS library Spark's netlib loader may find (OpenBLAS, MKL, BLIS).
+BLAS_THREAD_VARS: tuple[str, ...] = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+VERBOSE_LEVELS = frozenset({"ALL", "TRACE", "DEBUG", "INFO"})
+LOG4J2_CONF = str(resources.files("recsys.resources").joinpath("log4j2.properties"))
+"""Spark's logging without its start-up notices (a file inside the installed package)."""
+
+
 def spark_conf(settings: SparkSettings) -> dict[str, str]:
     """The full ``spark.*`` mapping a profile asks for (profile ``conf`` wins over defaults)."""
     conf = dict(BASE_CONF)
@@ -30,6 +38,12 @@ def spark_conf(settings: SparkSettings) -> dict[str, str]:
         conf["spark.driver.memory"] = settings.driver_memory
     if settings.executor_memory:
         conf["spark.executor.memory"] = settings.executor_memory
+    if settings.blas_threads is not None:
+        for var in BLAS_THREAD_VARS:
+            conf[f"spark.executorEnv.{var}"] = str(settings.blas_threads)
+    if settings.log_level.upper() not in VERBOSE_LEVELS:
+        # read only when this process starts the driver JVM (local runs, pytest, notebooks)
+        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={LOG4J2_CONF}"
     if (settings.master or "").startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
         # Local Python workers (pandas UDFs) must be this interpreter (the venv with pandas and
         # pyarrow), not whatever `python3` is first on the PATH. The conf covers the JVM side;
@@ -49,6 +63,25 @@ def build_spark(settings: SparkSettings) -> SparkSession:
         builder = builder.master(settings.master)
     for key, value in conf.items():
         builder = builder.config(key, value)
+    if settings.blas_threads is not None:
+        # A JVM this process starts (local mode) inherits the environment; executors on a
+        # cluster get spark.executorEnv.* above.
+        for var in BLAS_THREAD_VARS:
+            os.environ.setdefault(var, str(settings.blas_threads))
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+    spark.sparkContext.setLogLevel(settings.log_level.upper())
     return spark
+
+
+def blas_description(spark: SparkSession) -> str:
+    """Which BLAS Spark's ML code runs on, for a job's one-line report: a native library
+    (with its thread setting) or netlib's Java implementation."""
+    jvm = spark.sparkContext._jvm
+    try:
+        impl = jvm.dev.ludovic.netlib.blas.BLAS.getInstance().getClass().getSimpleName()
+    except Exception:  # an unexpected netlib build: say so rather than fail the job
+        return "BLAS: unknown (netlib not found)"
+    if impl.startswith("JNI"):
+        threads = jvm.java.lang.System.getenv("OPENBLAS_NUM_THREADS") or "default"
+        return f"BLAS: native ({impl}, libblas.so.3; OPENBLAS_NUM_THREADS={threads})"
+    return f"BLAS: Java ({impl}); install libopenblas0-pthread for a native one"

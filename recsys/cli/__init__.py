@@ -41,6 +41,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="override a profile key, e.g. --set spark.shuffle_partitions=4 (repeatable)",
     )
     parser.add_argument("--lake-root", help="shortcut for --set lake.root=...")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show Spark's own log (shortcut for --set spark.log_level=INFO)",
+    )
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -59,14 +64,21 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def overrides(args: argparse.Namespace) -> list[str]:
+    """``--set`` items plus the shortcuts ``--lake-root`` and ``--verbose``."""
+    items = list(args.overrides)
+    if args.lake_root:
+        items.append(f"lake.root={args.lake_root}")
+    if args.verbose:
+        items.append("spark.log_level=INFO")
+    return items
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
-    overrides = list(args.overrides)
-    if args.lake_root:
-        overrides.append(f"lake.root={args.lake_root}")
-    ctx = JobContext(profile=args.profile, overrides=overrides)
+    ctx = JobContext(profile=args.profile, overrides=overrides(args))
     try:
         return int(args._module.run(args, ctx) or 0)
     except RecsysError as exc:

@@ -18,6 +18,7 @@ from recsys.als import GRIDS, MODE_DEFAULTS, SPLITS, ALSConfig, config_for, trai
 from recsys.als._outputs import write_outputs
 from recsys.evaluation import format_metrics
 from recsys.runs import RunRecorder
+from recsys.session import blas_description
 
 JOB = "train_als"
 _SEARCHABLE = {"rank": int, "reg_param": float, "alpha": float, "max_iter": int, "confidence": str}
@@ -106,6 +107,7 @@ def config_and_grid(args: argparse.Namespace) -> tuple[ALSConfig, dict[str, list
 def run(args: argparse.Namespace, ctx) -> int:
     base, grid = config_and_grid(args)
     params = {**base.to_dict(), "grid": grid, "split": args.split, "k": args.k, "top_n": args.top_n}
+    print(f"train-als: {blas_description(ctx.spark)}")
     with RunRecorder(ctx.lake, JOB, params=params, run_id=args.run_id) as run:
         ratings = run.read(C.T_RATINGS)
         movies = ctx.lake.read(C.T_MOVIES) if ctx.lake.exists(C.T_MOVIES) else None
