@@ -13,9 +13,11 @@ A user's score for an unrated movie is ``sum over rated movies i of B[i, movie]`
 top-N sum as item-kNN (:func:`recsys.itemknn.itemknn_scores`); weights can be negative (a
 movie that "explains away" another), so the reason is the rated movie with the largest term.
 
-Scale: the Gram entries among each movie's neighbours are ``movies * k^2 / 2`` rows (ml-100k,
-k = 200: ~30M) joined with the sparse co-occurrence pairs; users' ratings are capped at
-``max_per_user`` (a seeded sample) for the co-occurrence self-join, as in item-kNN.
+Scale: users' ratings are capped at ``max_per_user`` (a seeded sample) for the co-occurrence
+self-join, as in item-kNN. The co-rating counts (one entry per co-rated pair of movies: 1.7M
+for the default dataset, at most movies^2 whatever the number of ratings) travel to the
+executors as a broadcast sparse matrix, 12 bytes an entry; each block of target movies then
+reads its ``k x k`` systems from it, ``movies * k^2`` lookups in all.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 from recsys import columns as C
 from recsys.itemknn import KnnParams, cooccurrence_counts, itemknn_scores
 
-__all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights"]
+__all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights", "shares_cooccurrences"]
 
 EASE_WEIGHTS = StructType(
     [
@@ -43,7 +45,8 @@ EASE_WEIGHTS = StructType(
 """``movie_id`` (a regressor), ``neighbor_id`` (the movie it helps predict), ``weight`` =
 ``B[movie_id, neighbor_id]``."""
 
-_T, _A, _B, _G, _RHS = "_target", "_a", "_b", "_g", "_rhs"
+_T, _A, _G, _RHS = "_target", "_a", "_g", "_rhs"
+_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
 @dataclass(frozen=True)
@@ -80,70 +83,116 @@ def _regressors(counts: DataFrame, params: EaseParams) -> DataFrame:
     )
 
 
-def _gram_rows(counts: DataFrame, regressors: DataFrame) -> DataFrame:
-    """One group per target movie ``j``: rows ``(j, a, null, n_a, G[a, j])`` for each
-    regressor ``a`` (diagonal + right-hand side) and ``(j, a, b, G[a, b], null)`` for each
-    co-rated pair ``a < b`` of regressors (pairs never co-rated are 0 and not materialised)."""
-    left = regressors.select(_T, _A)
-    right = regressors.select(_T, F.col(_A).alias(_B))
-    pairs = counts.where(F.col("_i") < F.col("_j")).select(
-        F.col("_i").cast("int").alias(_A),
-        F.col("_j").cast("int").alias(_B),
-        F.col(C.SUPPORT).cast("double").alias(_G),
-    )
-    off_diagonal = (
-        left.join(right, _T)
-        .where(F.col(_A) < F.col(_B))
-        .join(pairs, [_A, _B])
-        .select(_T, _A, _B, _G, F.lit(None).cast("double").alias(_RHS))
-    )
-    diagonal = regressors.select(_T, _A, F.lit(None).cast("int").alias(_B), _G, _RHS)
-    return diagonal.unionByName(off_diagonal)
+@dataclass(frozen=True)
+class _CoRatings:
+    """The co-rating counts ``G[a, b]`` (a != b) as CSR arrays over a dense movie index."""
 
+    movie_ids: np.ndarray
+    indptr: np.ndarray
+    columns: np.ndarray
+    counts: np.ndarray
 
-def _solver(reg: float):
-    def solve(rows: pd.DataFrame) -> pd.DataFrame:
-        """``(G[N, N] + reg I) w = G[N, j]`` for one target ``j`` (a k x k system)."""
-        diag = rows[rows[_B].isna()]
-        index = pd.Index(diag[_A].to_numpy())
-        gram = np.diag(diag[_G].to_numpy(dtype=np.float64) + reg)
-        off = rows[rows[_B].notna()]
-        if len(off):
-            i = index.get_indexer(off[_A].to_numpy())
-            j = index.get_indexer(off[_B].to_numpy().astype(np.int64))
-            gram[i, j] = gram[j, i] = off[_G].to_numpy(dtype=np.float64)
-        weights = np.linalg.solve(gram, diag[_RHS].to_numpy(dtype=np.float64))
-        target = int(rows[_T].iloc[0])
-        return pd.DataFrame(
-            {
-                C.MOVIE_ID: diag[_A].to_numpy(dtype=np.int32),
-                C.NEIGHBOR_ID: np.full(len(diag), target, dtype=np.int32),
-                C.WEIGHT: weights,
-            }
+    @classmethod
+    def build(cls, pairs: pd.DataFrame) -> _CoRatings:
+        a = pairs["_i"].to_numpy(np.int64)
+        b = pairs["_j"].to_numpy(np.int64)
+        movie_ids = np.unique(np.concatenate([a, b]))
+        ai, bi = np.searchsorted(movie_ids, a), np.searchsorted(movie_ids, b)
+        order = np.lexsort((bi, ai))
+        indptr = np.zeros(len(movie_ids) + 1, np.int64)
+        np.cumsum(np.bincount(ai, minlength=len(movie_ids)), out=indptr[1:])
+        return cls(
+            movie_ids=movie_ids,
+            indptr=indptr,
+            columns=bi[order].astype(np.int32),
+            counts=pairs[C.SUPPORT].to_numpy(np.float32)[order],
         )
 
-    return solve
+
+def _solve_block(block: pd.DataFrame, co: _CoRatings, reg: float) -> pd.DataFrame:
+    """``(G[N, N] + reg I) w = G[N, j]`` for every target ``j`` in ``block`` (its rows are
+    ``(j, a, n_a, G[a, j])`` for each regressor ``a``); ``G[N, N]`` is read from ``co``."""
+    block = block.sort_values([_T, _A], kind="stable")
+    targets = block[_T].to_numpy(np.int64)
+    regressors = block[_A].to_numpy(np.int64)
+    diag = block[_G].to_numpy(np.float64)
+    rhs = block[_RHS].to_numpy(np.float64)
+    index = np.searchsorted(co.movie_ids, regressors)  # every regressor co-occurs: present
+    where = np.full(len(co.movie_ids), -1, np.int64)
+    cuts = np.flatnonzero(np.diff(targets)) + 1
+    weights = np.empty(len(block))
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(block)], strict=True):
+        own = index[lo:hi]
+        k = hi - lo
+        where[own] = np.arange(k)
+        lens = co.indptr[own + 1] - co.indptr[own]
+        first = np.repeat(co.indptr[own] - np.cumsum(lens) + lens, lens)
+        entry = first + np.arange(lens.sum())
+        row = np.repeat(np.arange(k), lens)
+        col = where[co.columns[entry]]
+        inside = col >= 0
+        gram = np.zeros((k, k))
+        gram[row[inside], col[inside]] = co.counts[entry[inside]]
+        gram[np.diag_indices(k)] = diag[lo:hi] + reg
+        weights[lo:hi] = np.linalg.solve(gram, rhs[lo:hi])
+        where[own] = -1
+    return pd.DataFrame(
+        {
+            C.MOVIE_ID: regressors.astype(np.int32),
+            C.NEIGHBOR_ID: targets.astype(np.int32),
+            C.WEIGHT: weights,
+        }
+    )
 
 
-def ease_weights(ratings: DataFrame, params: EaseParams = EaseParams()) -> DataFrame:
+def shares_cooccurrences(params: EaseParams, knn: KnnParams) -> bool:
+    """Whether item-kNN's co-occurrence counts (``knn``) are the ones EASE needs: the same cap
+    and seed (EASE reads only the plain counts, so item-kNN's weighting does not matter)."""
+    return params.max_per_user == knn.max_per_via and params.seed == knn.seed
+
+
+def ease_weights(
+    ratings: DataFrame, params: EaseParams = EaseParams(), counts: DataFrame | None = None
+) -> DataFrame:
     """``EASE_WEIGHTS`` rows: the regression weights of every movie's neighbourhood model.
 
     Only implicit feedback is used (a rating is a 1, whatever its value), as EASE does. Like
     an Estimator's ``fit`` this is eager: the weights come back persisted (``unpersist()``
-    them when done) and the intermediate co-occurrence tables are released."""
-    knn = KnnParams(via_weight=0.0, max_per_via=params.max_per_user, seed=params.seed)
-    counts = cooccurrence_counts(ratings, C.MOVIE_ID, C.USER_ID, knn).persist()
-    regressors = _regressors(counts, params).persist()
+    them when done) and the intermediate co-occurrence tables are released. ``counts``:
+    :func:`recsys.itemknn.item_cooccurrences` of ``ratings`` computed by the caller with
+    parameters that :func:`shares_cooccurrences` accepts (one self-join for both models);
+    the caller keeps (and releases) them.
+
+    The co-rating counts are broadcast as a sparse matrix (catalogue-sized: at most movies^2
+    entries, never ratings-sized), so each block of target movies builds its ``k x k`` systems
+    in memory; joining every target's ``k^2 / 2`` regressor pairs with the counts in Spark
+    shuffled ``movies * k^2 / 2`` rows (28M for the default dataset, 80M at 1M ratings).
+    """
+    spark = ratings.sparkSession
+    own = counts is None
+    if counts is None:
+        knn = KnnParams(via_weight=0.0, max_per_via=params.max_per_user, seed=params.seed)
+        counts = cooccurrence_counts(ratings, C.MOVIE_ID, C.USER_ID, knn).persist()
+    co = spark.sparkContext.broadcast(
+        _CoRatings.build(counts.select("_i", "_j", C.SUPPORT).toPandas())
+    )
+    blocks = max(spark.sparkContext.defaultParallelism, int(spark.conf.get(_PARTITIONS)))
+    reg = float(params.reg)
+
+    def solve(block: pd.DataFrame) -> pd.DataFrame:
+        return _solve_block(block, co.value, reg)
+
     weights = (
-        _gram_rows(counts, regressors)
-        .groupBy(_T)
-        .applyInPandas(_solver(float(params.reg)), schema=EASE_WEIGHTS)
+        _regressors(counts, params)
+        .groupBy(F.pmod(F.hash(_T), F.lit(blocks)))
+        .applyInPandas(solve, schema=EASE_WEIGHTS)
         .where(F.col(C.WEIGHT) != 0.0)
         .persist()
     )
     weights.count()  # materialise before the intermediates are released
-    counts.unpersist()
-    regressors.unpersist()
+    if own:
+        counts.unpersist()
+    co.unpersist()
     return weights
 
 

@@ -25,17 +25,21 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
+import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, StructType
 
 from recsys import columns as C
+from recsys.schemas import RECS
 
 __all__ = [
     "NEIGHBORS_SCHEMA",
     "KnnParams",
     "cooccurrence_counts",
     "cooccurrence_neighbors",
+    "item_cooccurrences",
     "item_neighbors",
     "itemknn_scores",
     "user_neighbors",
@@ -121,14 +125,20 @@ def cooccurrence_counts(
 
 
 def cooccurrence_neighbors(
-    ratings: DataFrame, key: str, via: str, params: KnnParams = KnnParams()
+    ratings: DataFrame,
+    key: str,
+    via: str,
+    params: KnnParams = KnnParams(),
+    counts: DataFrame | None = None,
 ) -> DataFrame:
     """Top-``k`` neighbours of every ``key`` by co-occurrence through ``via``.
 
     Returns ``key, neighbor_id, similarity, support, rank`` (rank 1 = most similar; ties broken
     by the smaller neighbour id). ``support`` counts the shared ``via`` entities (after capping).
+    ``counts``: :func:`cooccurrence_counts` with these ``params``, when the caller already has
+    them (neighbourhood EASE reads the same self-join).
     """
-    both = cooccurrence_counts(ratings, key, via, params)
+    both = counts if counts is not None else cooccurrence_counts(ratings, key, via, params)
     sim = F.col(_CW) / (F.sqrt(F.col("_ni")) * F.pow(F.col("_nj"), params.neighbor_pop))
     if params.shrink > 0:
         sim = sim * F.col(C.SUPPORT) / (F.col(C.SUPPORT) + F.lit(float(params.shrink)))
@@ -147,9 +157,17 @@ def cooccurrence_neighbors(
     )
 
 
-def item_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
-    """``movie_id, neighbor_id, similarity, support, rank``: item-item CF neighbours."""
-    return cooccurrence_neighbors(ratings, C.MOVIE_ID, C.USER_ID, params)
+def item_neighbors(
+    ratings: DataFrame, params: KnnParams = KnnParams(), counts: DataFrame | None = None
+) -> DataFrame:
+    """``movie_id, neighbor_id, similarity, support, rank``: item-item CF neighbours
+    (``counts``: see :func:`cooccurrence_neighbors`)."""
+    return cooccurrence_neighbors(ratings, C.MOVIE_ID, C.USER_ID, params, counts)
+
+
+def item_cooccurrences(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
+    """:func:`cooccurrence_counts` of movies through users: item-kNN's and EASE's input."""
+    return cooccurrence_counts(ratings, C.MOVIE_ID, C.USER_ID, params)
 
 
 def user_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
@@ -188,26 +206,157 @@ def itemknn_scores(
     """Top-``n`` unrated movies per user: ``user_id, movie_id, score, rank, because_movie_id``.
 
     ``score = sum over the user's rated movies i of weight(i, movie)`` (``weight`` names the
-    column of ``neighbors`` holding it); ``because_movie_id`` is the rated movie with the
-    largest term (the smaller id on ties), so it is always one the user rated.
+    column of ``neighbors`` holding it), divided by ``(n_movie + 1)^candidate_pop``;
+    ``because_movie_id`` is the rated movie with the largest term (the smaller id on ties), so
+    it is always one the user rated. Ties in score go to the smaller movie id.
+
+    The neighbour table is model-sized (movies x k rows, never ratings-sized), so it is
+    broadcast as arrays and each block of users is scored in one vectorised pass
+    (:func:`_score_users`): a join of every rating with its k neighbours would shuffle
+    ratings x k rows (18M for the 90k-rating default dataset) to build the same sums.
     """
-    rated = ratings.select(C.USER_ID, C.MOVIE_ID)
+    spark = ratings.sparkSession
     edges = neighbors.select(
-        F.col(C.MOVIE_ID).alias(_SRC),
-        F.col(C.NEIGHBOR_ID).alias(C.MOVIE_ID),
-        F.col(weight).alias(C.SIMILARITY),
+        F.col(C.MOVIE_ID).cast("int").alias(_SRC),
+        F.col(C.NEIGHBOR_ID).cast("int").alias(C.MOVIE_ID),
+        F.col(weight).cast("double").alias(_W),
+    ).toPandas()  # movies x k rows: the model, as ALS's item factors
+    counts = None
+    if candidate_pop > 0:
+        counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias(_N)).toPandas()
+    model = spark.sparkContext.broadcast(_NeighborArrays.build(edges, counts, candidate_pop))
+    blocks = max(spark.sparkContext.defaultParallelism, int(spark.conf.get(_PARTITIONS)))
+    rated = ratings.select(
+        C.USER_ID, C.MOVIE_ID, F.pmod(F.hash(C.USER_ID), F.lit(blocks)).alias(_BLOCK)
     )
-    best = F.max(F.struct(F.col(C.SIMILARITY), (-F.col(_SRC)).alias(_SRC)))
-    scored = (
-        rated.withColumnRenamed(C.MOVIE_ID, _SRC)
-        .join(edges, _SRC)
-        .join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti")
-        .groupBy(C.USER_ID, C.MOVIE_ID)
-        .agg(F.sum(C.SIMILARITY).alias(C.SCORE), best.alias(_BEST))
+
+    def score(block: pd.DataFrame) -> pd.DataFrame:
+        return _score_users(block, model.value, n)
+
+    return rated.groupBy(_BLOCK).applyInPandas(score, schema=_SCORES)
+
+
+_BLOCK, _PARTITIONS = "_block", "spark.sql.shuffle.partitions"
+_SCORES = StructType([*RECS.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
+
+
+@dataclass(frozen=True)
+class _NeighborArrays:
+    """The neighbour table as CSR arrays by source movie, over a dense index of target movies."""
+
+    sources: np.ndarray
+    """Sorted source movie ids; edges of ``sources[i]`` are ``indptr[i]:indptr[i + 1]``."""
+    indptr: np.ndarray
+    targets: np.ndarray
+    """Dense index (into ``movie_ids``) of each edge's target movie."""
+    weights: np.ndarray
+    source_of_edge: np.ndarray
+    movie_ids: np.ndarray
+    """Sorted ids of every target movie."""
+    divisor: np.ndarray
+    """Per target movie: ``(n_ratings + 1)^candidate_pop`` (1 without debiasing)."""
+
+    @classmethod
+    def build(
+        cls, edges: pd.DataFrame, counts: pd.DataFrame | None, power: float
+    ) -> _NeighborArrays:
+        edges = edges.sort_values([_SRC, C.MOVIE_ID], kind="stable")
+        src = edges[_SRC].to_numpy(np.int64)
+        movie_ids, targets = np.unique(edges[C.MOVIE_ID].to_numpy(np.int64), return_inverse=True)
+        sources, starts = np.unique(src, return_index=True)
+        divisor = np.ones(len(movie_ids))
+        if counts is not None and power > 0:
+            n = np.zeros(len(movie_ids))
+            ids = counts[C.MOVIE_ID].to_numpy(np.int64)
+            pos = np.searchsorted(movie_ids, ids).clip(max=max(len(movie_ids) - 1, 0))
+            hit = (movie_ids[pos] == ids) if len(movie_ids) else np.zeros(len(ids), bool)
+            n[pos[hit]] = counts[_N].to_numpy(np.float64)[hit]
+            divisor = (n + 1.0) ** power
+        return cls(
+            sources=sources,
+            indptr=np.append(starts, len(src)),
+            targets=targets.astype(np.int64),
+            weights=edges[_W].to_numpy(np.float64),
+            source_of_edge=src,
+            movie_ids=movie_ids,
+            divisor=divisor,
+        )
+
+
+def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``ids`` in ``sorted_ids`` and which of them are present."""
+    if not len(sorted_ids):
+        return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
+    pos = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
+    return pos, sorted_ids[pos] == ids
+
+
+def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFrame:
+    """Every user of ``block`` (``user_id, movie_id`` rows): the summed weights of their rated
+    movies' neighbours, rated movies removed, top ``n`` with the best-contributing rated movie."""
+    users = block[C.USER_ID].to_numpy(np.int64)
+    movies = block[C.MOVIE_ID].to_numpy(np.int64)
+    order = np.argsort(users, kind="stable")
+    users, movies = users[order], movies[order]
+    cuts = np.flatnonzero(np.diff(users)) + 1
+    out: list[tuple[np.ndarray, ...]] = []
+    size = len(nb.movie_ids)
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(users)], strict=True):
+        rated = movies[lo:hi]
+        pos, ok = _lookup(nb.sources, rated)
+        pos = pos[ok]
+        if not len(pos):
+            continue
+        lens = nb.indptr[pos + 1] - nb.indptr[pos]
+        first = np.repeat(nb.indptr[pos] - np.cumsum(lens) + lens, lens)
+        edge = first + np.arange(lens.sum())
+        target = nb.targets[edge]
+        score = np.bincount(target, weights=nb.weights[edge], minlength=size)
+        reached = np.bincount(target, minlength=size) > 0
+        own, mine = _lookup(nb.movie_ids, rated)
+        reached[own[mine]] = False
+        cand = np.flatnonzero(reached)
+        if not len(cand):
+            continue
+        value = score[cand] / nb.divisor[cand]
+        if len(cand) > n:
+            keep = np.argpartition(-value, n - 1)[:n]
+            # ties at the cut-off: keep every candidate scoring at least the n-th value
+            cut = value[keep].min()
+            keep = np.flatnonzero(value >= cut)
+            cand, value = cand[keep], value[keep]
+        top = np.lexsort((nb.movie_ids[cand], -value))[:n]
+        cand, value = cand[top], value[top]
+        # because: the rated movie with the largest term into each kept candidate
+        sel = np.isin(target, cand)
+        t, w, s = target[sel], nb.weights[edge][sel], nb.source_of_edge[edge][sel]
+        best = np.lexsort((s, -w, t))
+        t, s = t[best], s[best]
+        head = np.r_[True, t[1:] != t[:-1]]
+        because = dict(zip(t[head].tolist(), s[head].tolist(), strict=True))
+        out.append(
+            (
+                np.full(len(cand), users[lo]),
+                nb.movie_ids[cand],
+                value,
+                np.arange(1, len(cand) + 1),
+                np.array([because[c] for c in cand.tolist()], dtype=np.int64),
+            )
+        )
+    if not out:
+        return pd.DataFrame({f.name: pd.Series(dtype="int32") for f in _SCORES.fields}).astype(
+            {C.SCORE: "float64"}
+        )
+    cols = [np.concatenate(parts) for parts in zip(*out, strict=True)]
+    return pd.DataFrame(
+        {
+            C.USER_ID: cols[0].astype(np.int32),
+            C.MOVIE_ID: cols[1].astype(np.int32),
+            C.SCORE: cols[2],
+            C.RANK: cols[3].astype(np.int32),
+            C.BECAUSE_MOVIE_ID: cols[4].astype(np.int32),
+        }
     )
-    scored = _debias(scored, ratings, candidate_pop)
-    because = (-F.col(f"{_BEST}.{_SRC}")).cast("int").alias(C.BECAUSE_MOVIE_ID)
-    return _top_n(scored, n, [because])
 
 
 def userknn_scores(

@@ -88,3 +88,62 @@ def test_scores_skip_rated_movies_and_explain_with_a_rated_one(ratings):
         u = r[C.USER_ID] - 1
         j = MOVIES.index(r[C.MOVIE_ID])
         assert r[C.SCORE] == pytest.approx(float(X[u] @ b[:, j]), abs=1e-9)
+
+
+def neighbourhood_ease(x: np.ndarray, k: int, reg: float) -> dict[tuple[int, int], float]:
+    """The definition in numpy: for each target j, N = its k most co-rated movies by cosine
+    (ties: smaller index), weights = (G[N, N] + reg I)^-1 G[N, j]; pairs never co-rated are
+    not neighbours."""
+    g = x.T @ x
+    n = np.diag(g)
+    out = {}
+    for j in range(x.shape[1]):
+        cands = [a for a in range(x.shape[1]) if a != j and g[a, j] > 0]
+        cands.sort(key=lambda a: (-g[a, j] / np.sqrt(n[a] * n[j]), a))
+        nbrs = cands[:k]
+        if not nbrs:
+            continue
+        w = np.linalg.solve(g[np.ix_(nbrs, nbrs)] + reg * np.eye(len(nbrs)), g[nbrs, j])
+        out.update({(a, j): float(v) for a, v in zip(nbrs, w, strict=True) if v != 0.0})
+    return out
+
+
+def test_sparse_co_ratings_match_the_definition(spark):
+    """Most pairs of movies are never co-rated (zeros in G[N, N]) and k cuts each
+    neighbourhood: the weights equal the numpy definition entry by entry."""
+    rnd = np.random.default_rng(3)
+    x = (rnd.random((40, 25)) < 0.12).astype(float)
+    x[np.arange(25) % 40, np.arange(25)] = 1.0  # every movie rated at least once
+    ids = [100 + 7 * m for m in range(25)]  # ids that are not positions
+    rows = [(int(u) + 1, ids[m], 4.0) for u, m in zip(*np.nonzero(x), strict=True)]
+    ratings = spark.createDataFrame(rows, RATINGS)
+    got = {
+        (r[C.MOVIE_ID], r[C.NEIGHBOR_ID]): r[C.WEIGHT]
+        for r in ease_weights(ratings, EaseParams(k=4, reg=1.5)).collect()
+    }
+    want = {(ids[a], ids[j]): w for (a, j), w in neighbourhood_ease(x, 4, 1.5).items()}
+    assert len(want) > 50
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_item_knn_counts_are_shared_only_when_cap_and_seed_agree(spark):
+    """EASE reads only the plain co-rating counts, so item-kNN's self-join (its own user
+    weighting) gives the same weights; a different cap would not, and is refused."""
+    from recsys.ease import shares_cooccurrences
+    from recsys.itemknn import KnnParams, item_cooccurrences
+
+    rnd = np.random.default_rng(4)
+    x = (rnd.random((30, 12)) < 0.3).astype(float)
+    rows = [(int(u) + 1, int(m) + 1, 4.0) for u, m in zip(*np.nonzero(x), strict=True)]
+    ratings = spark.createDataFrame(rows, RATINGS)
+    params, knn = EaseParams(k=5, reg=1.0, max_per_user=4), KnnParams(via_weight=1.0, max_per_via=4)
+    assert shares_cooccurrences(params, knn)
+    assert not shares_cooccurrences(params, KnnParams(max_per_via=5))
+    counts = item_cooccurrences(ratings, knn)
+    shared = ease_weights(ratings, params, counts)
+    assert shared.count() > 20
+    assert_df_equality(
+        shared, ease_weights(ratings, params), ignore_row_order=True, ignore_nullable=True
+    )
