@@ -21,6 +21,7 @@ from pyspark.sql.types import (
     StructType,
     TimestampType,
 )
+from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
 from recsys.blend._blend import blend
@@ -29,10 +30,11 @@ from recsys.blend._reasons import attach_reasons
 from recsys.blend._rerank import mmr_rerank
 from recsys.blend._similar import blend_similar_movies
 from recsys.blend._weights import DEFAULT_WEIGHTS, BlendWeights
-from recsys.ease import EaseParams, ease_scores, ease_weights
+from recsys.ease import EaseParams, ease_scores, ease_weights, shares_cooccurrences
 from recsys.errors import RecsysError
 from recsys.itemknn import (
     KnnParams,
+    item_cooccurrences,
     item_neighbors,
     itemknn_scores,
     user_neighbors,
@@ -123,12 +125,15 @@ def candidate_sources(
     als: DataFrame | None = None,
     content: DataFrame | None = None,
     item_nbrs: DataFrame | None = None,
+    item_counts: DataFrame | None = None,
 ) -> Sources:
     """Every candidate source as a recs frame (``user_id, movie_id, score[, because]``).
 
     ``als`` / ``content`` are taken as given (their own stages' top-N tables); item-kNN,
     user-kNN and popularity are computed here from ``ratings``. ``item_nbrs`` lets a caller
-    pass item neighbours it already wrote (so they are not recomputed).
+    pass item neighbours it already wrote (so they are not recomputed), ``item_counts`` the
+    movies' co-occurrence counts behind them (:func:`recsys.itemknn.item_cooccurrences`),
+    which EASE reuses when :func:`recsys.ease.shares_cooccurrences` says it can.
     """
     n = params.candidates
     nbrs = item_nbrs if item_nbrs is not None else item_neighbors(ratings, params.item_knn)
@@ -143,7 +148,8 @@ def candidate_sources(
         ratings, nbrs, n=n, candidate_pop=params.item_knn.candidate_pop
     )
     if params.ease is not None:
-        frames["ease"] = ease_scores(ratings, ease_weights(ratings, params.ease), n=n)
+        shared = item_counts if shares_cooccurrences(params.ease, params.item_knn) else None
+        frames["ease"] = ease_scores(ratings, ease_weights(ratings, params.ease, shared), n=n)
     if params.user_knn is not None:
         frames["userknn"] = userknn_scores(
             ratings,
@@ -206,15 +212,28 @@ def recommend(
             from recsys.content import content_scores
 
             content = content_scores(ratings, content_nbrs, n=params.candidates)
+        ratings = ratings.persist(StorageLevel.MEMORY_AND_DISK)  # every source reads it
         with run.timed("item_neighbors"):
-            version = lake.overwrite(
-                C.T_ITEM_NEIGHBORS, item_neighbors(ratings, params.item_knn), run_id=run.run_id
-            )
+            # one self-join of ratings for item-kNN and EASE
+            counts = item_cooccurrences(ratings, params.item_knn).persist()
+            nbrs = item_neighbors(ratings, params.item_knn, counts)
+            version = lake.overwrite(C.T_ITEM_NEIGHBORS, nbrs, run_id=run.run_id)
             nbrs = lake.read(C.T_ITEM_NEIGHBORS, version=version)
             run.wrote(C.T_ITEM_NEIGHBORS, version, rows=lake.count(C.T_ITEM_NEIGHBORS, version))
-        sources = candidate_sources(ratings, params, als=als, content=content, item_nbrs=nbrs)
+        sources = candidate_sources(
+            ratings, params, als=als, content=content, item_nbrs=nbrs, item_counts=counts
+        )
+        counts.unpersist()  # EASE's weights are computed (and cached) by now
+        frames = {}
+        for name, frame in sources.frames.items():
+            # Each source alone is a small table (users x candidates rows); computed one at a
+            # time, each gets its own plan and timing, and the blend below reads cached rows
+            # instead of one plan that recomputes the sources' shared inputs in every branch.
+            with run.timed(f"source.{name}"):
+                frames[name] = frame.persist(StorageLevel.MEMORY_AND_DISK)
+                frames[name].count()  # materialise: the timing is the source's own
         with run.timed("blend"):
-            recs = recommend_frame(sources.frames, ratings, movies, params)
+            recs = recommend_frame(frames, ratings, movies, params)
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             out = recs.select(
                 F.lit(run.run_id).alias(C.RUN_ID),
@@ -236,6 +255,8 @@ def recommend(
             version = lake.overwrite(C.T_SIMILAR_MOVIES, similar, run_id=run.run_id)
             n_similar = lake.count(C.T_SIMILAR_MOVIES, version)
             run.wrote(C.T_SIMILAR_MOVIES, version, rows=n_similar)
+        for frame in (*frames.values(), ratings):
+            frame.unpersist()
     return {
         "run_id": run.run_id,
         "recommendations": stats["rows"],
