@@ -16,9 +16,11 @@ the rated movie with the largest term becomes ``because_movie_id`` (the reason).
 
 Scale: pairs come from a self-join on users, so a user with d ratings yields d^2/2 pairs. Each
 user's ratings are capped at ``max_per_via`` (a seeded hash sample), which bounds the join at
-``users * max_per_via^2 / 2`` rows; nothing item-by-item is ever built on the driver. The
-user-based twin (:func:`user_neighbors`, :func:`userknn_scores`) is the same computation with the
-roles of users and movies swapped (popular movies capped instead of active users).
+``users * max_per_via^2 / 2`` rows. Scoring passes through the driver only the top-``k``
+neighbour table (movies x k rows, the model) on its way to a broadcast; no movies x movies
+matrix and nothing ratings-sized is collected. The user-based twin (:func:`user_neighbors`,
+:func:`userknn_scores`) is the same computation with the roles of users and movies swapped
+(popular movies capped instead of active users), scored by joins.
 """
 
 from __future__ import annotations
