@@ -7,7 +7,7 @@ inverts a dense movies x movies matrix (~30 GB for ml-25m's 62k movies) on one m
 ``N = N(j)`` is restricted to ``j``'s ``k`` most similar movies (cosine over co-ratings), as
 in Bell & Koren's neighbourhood interpolation weights, so every movie is one ``k x k`` solve,
 run in a grouped pandas UDF on the executors. With k = 200 it keeps nearly all of EASE's
-accuracy (README, "Blend" section) while the work grows with movies * k^2, not movies^3.
+accuracy (docs/recommend.md) while the work grows with movies * k^2, not movies^3.
 
 A user's score for an unrated movie is ``sum over rated movies i of B[i, movie]``, the same
 top-N sum as item-kNN (:func:`recsys.itemknn.itemknn_scores`); weights can be negative (a

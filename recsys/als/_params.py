@@ -92,7 +92,7 @@ class ALSConfig:
 
 
 # Starting values per mode when the caller gives none (from the validation searches of the
-# README's benchmark): explicit residual factors need far less regularisation than implicit.
+# docs/als.md benchmark): explicit residual factors need far less regularisation than implicit.
 MODE_DEFAULTS: dict[str, dict[str, Any]] = {
     "explicit": {"rank": 20, "reg_param": 0.15, "max_iter": 15, "user_damping": 10.0},
     "implicit": {"rank": 128, "reg_param": 1.0, "alpha": 3.0, "max_iter": 15},

@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--diversity", type=float, default=0.0, help="MMR lambda in [0, 1]; 0 = off (default)"
     )
     parser.add_argument(
-        "--weights", help="YAML/JSON file of blend weights by history bucket (see README)"
+        "--weights", help="YAML/JSON blend weights by history bucket (see docs/recommend.md)"
     )
     parser.add_argument("--normalization", choices=METHODS, default="minmax")
     parser.add_argument(

@@ -33,7 +33,7 @@ _TFIDF = "_tfidf"
 
 @dataclass(frozen=True)
 class ContentParams:
-    """Settings of the content model; defaults chosen by ``benchmarks/content.py`` (README)."""
+    """Content model settings; defaults chosen by ``benchmarks/content.py`` (docs/content.md)."""
 
     min_df: float = 2.0
     """Tokens found in fewer movies are dropped: they cannot make two movies similar and only
@@ -50,13 +50,13 @@ class ContentParams:
     Default (2.0, 4): the fewest candidate pairs with recall@20 safely above 0.90 on
     ml-latest-small (simulated 0.972, measured 0.975 in Spark; 4.0 x 2 simulated 0.904 but
     measured 0.892 in Spark;
-    ``benchmarks/content.py curve`` / ``lsh``, README)."""
+    ``benchmarks/content.py curve`` / ``lsh``, docs/content.md)."""
     seed: int = 42
     exact_max_rows_per_pair: float = 4.0
     """``method="auto"`` computes neighbours exactly while the inverted-index join
     (:meth:`ContentModel.exact_join_rows`) has at most this many rows per movie pair, with LSH
     beyond. Any LSH setting reaching recall@20 >= 0.9 makes most pairs candidates on the
-    catalogues measured (README), and a candidate costs more than a join row (hashing, a
+    catalogues measured (docs/content.md), and a candidate costs more than a join row (hashing, a
     distance, de-duplication): ml-latest-small at 1.1 rows per pair ran exactly in 67 s, every
     such LSH setting took > 240 s. Long documents (plots, many tags) share many tokens per
     pair, and that is where LSH pays."""
