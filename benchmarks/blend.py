@@ -17,6 +17,7 @@ anchors are compared on the same held-out ratings.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import os
 import time
@@ -66,6 +67,18 @@ def load(spark: SparkSession, dataset: str, root: str) -> dict[str, DataFrame]:
     out = {n: lake.read(n) for n in (C.T_RATINGS, C.T_MOVIES)}
     out[C.T_TAGS] = lake.read(C.T_TAGS) if lake.exists(C.T_TAGS) else None
     return out
+
+
+def with_overrides(params: RecommendParams, items: list[str]) -> RecommendParams:
+    """``item_knn.k=100``-style overrides of the neighbourhood sources' settings."""
+    for item in items:
+        key, _, value = item.partition("=")
+        section, _, name = key.partition(".")
+        inner = getattr(params, section)
+        kind = type(getattr(inner, name))
+        inner = dataclasses.replace(inner, **{name: kind(value)})
+        params = dataclasses.replace(params, **{section: inner})
+    return params
 
 
 def cached(df: DataFrame) -> DataFrame:
@@ -189,6 +202,13 @@ def main() -> None:
         default=",".join(METHODS),
         help="per-user score normalisations to compare on validation (--weights: the first)",
     )
+    ap.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override a source setting, e.g. user_knn.k=50 or item_knn.max_per_via=200",
+    )
     args = ap.parse_args()
     settings = load_settings("local", ["spark.shuffle_partitions=8", "spark.driver_memory=8g"])
     spark = build_spark(settings.spark)
@@ -199,7 +219,7 @@ def main() -> None:
     unknown = set(methods) - set(METHODS)
     if unknown:
         ap.error(f"unknown normalisation(s) {sorted(unknown)}; choose from {METHODS}")
-    params = RecommendParams(candidates=CANDIDATES)
+    params = with_overrides(RecommendParams(candidates=CANDIDATES), args.param)
     content_nbrs = None
     if not args.no_content:
         result = train_content(movies, data[C.T_TAGS], ContentParams(), k=20)
@@ -213,7 +233,8 @@ def main() -> None:
         print("weights (given, no validation search):", weights.to_dict(), flush=True)
     else:
         weights, method = validate(args.dataset, fit_and_val, content_nbrs, params, methods)
-    params = RecommendParams(candidates=CANDIDATES, weights=weights, normalization=method)
+    params = dataclasses.replace(params, weights=weights, normalization=method)
+    print("sources:", {k: v for k, v in params.as_dict().items() if k != "weights"}, flush=True)
 
     print(f"\n== {args.dataset}: test (sources rebuilt on the full training part)", flush=True)
     tsrc = sources(train, content_nbrs, params)

@@ -31,7 +31,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.itemknn import KnnParams, cooccurrence_counts, itemknn_scores
+from recsys.itemknn import KnnParams, cooccurrence_counts, csr_ranges, itemknn_scores
 
 __all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights", "shares_cooccurrences"]
 
@@ -125,9 +125,7 @@ def _solve_block(block: pd.DataFrame, co: _CoRatings, reg: float) -> pd.DataFram
         own = index[lo:hi]
         k = hi - lo
         where[own] = np.arange(k)
-        lens = co.indptr[own + 1] - co.indptr[own]
-        first = np.repeat(co.indptr[own] - np.cumsum(lens) + lens, lens)
-        entry = first + np.arange(lens.sum())
+        entry, lens = csr_ranges(co.indptr, own)
         row = np.repeat(np.arange(k), lens)
         col = where[co.columns[entry]]
         inside = col >= 0

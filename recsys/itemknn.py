@@ -19,8 +19,11 @@ user's ratings are capped at ``max_per_via`` (a seeded hash sample), which bound
 ``users * max_per_via^2 / 2`` rows. Scoring passes through the driver only the top-``k``
 neighbour table (movies x k rows, the model) on its way to a broadcast; no movies x movies
 matrix and nothing ratings-sized is collected. The user-based twin (:func:`user_neighbors`,
-:func:`userknn_scores`) is the same computation with the roles of users and movies swapped
-(popular movies capped instead of active users), scored by joins.
+:func:`userknn_scores`) is the same definition with the roles of users and movies swapped
+(popular movies capped instead of active users), computed in numpy per block of users: a
+broadcast of the capped (movie, rater) pairs (at most movies x ``max_per_via``) for the
+similarities, and each neighbour's movies as one array for the scores. At 1M ratings that
+took user-kNN from 242 s to 31 s (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, StructType
 
@@ -173,29 +176,131 @@ def item_cooccurrences(ratings: DataFrame, params: KnnParams = KnnParams()) -> D
 
 
 def user_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
-    """``user_id, neighbor_id, similarity, support, rank``: user-user CF neighbours."""
-    return cooccurrence_neighbors(ratings, C.USER_ID, C.MOVIE_ID, params)
+    """``user_id, neighbor_id, similarity, support, rank``: user-user CF neighbours, the
+    :func:`cooccurrence_neighbors` definition with users as keys and movies as the link.
+
+    Computed per block of users in numpy instead of by the self-join: a movie's capped raters
+    (at most ``movies x max_per_via`` pairs, the catalogue times the cap, not the ratings) are
+    broadcast, and each user's similarities are one ``bincount`` over the raters of their
+    movies. The self-join shuffled a row per co-rating pair (~250M at 1M ratings) and ranked
+    every user pair with a window; the work per user is the same, the rows are gone.
+    """
+    spark = ratings.sparkSession
+    pairs = _capped(ratings, C.USER_ID, C.MOVIE_ID, params.max_per_via, params.seed)
+    index = _LinkIndex.build(pairs.toPandas(), params.via_weight)  # <= movies x cap rows
+    model = spark.sparkContext.broadcast(index)
+
+    def neighbors(block: pd.DataFrame) -> pd.DataFrame:
+        return _user_neighbor_block(block, model.value, params)
+
+    users = ratings.select(C.USER_ID).distinct()
+    return users.groupBy(
+        F.pmod(F.hash(C.USER_ID), F.lit(_blocks(spark, len(index.key_ids))))
+    ).applyInPandas(neighbors, schema=_USER_NEIGHBORS)
 
 
-def _top_n(scored: DataFrame, n: int, extra: list[Column]) -> DataFrame:
-    order = Window.partitionBy(C.USER_ID).orderBy(F.col(C.SCORE).desc(), F.col(C.MOVIE_ID))
-    ranked = scored.withColumn(C.RANK, F.row_number().over(order)).where(F.col(C.RANK) <= n)
-    return ranked.select(
-        F.col(C.USER_ID).cast("int").alias(C.USER_ID),
-        F.col(C.MOVIE_ID).cast("int").alias(C.MOVIE_ID),
-        F.col(C.SCORE).cast("double").alias(C.SCORE),
-        F.col(C.RANK).cast("int").alias(C.RANK),
-        *extra,
+_USER_NEIGHBORS = StructType([StructField(C.USER_ID, IntegerType(), False), *NEIGHBORS_SCHEMA[1:]])
+_GROUP_SIZE = 2000
+"""Users (or movies) per pandas group: bounds a Python worker's memory whatever the size."""
+
+
+def _blocks(spark, entities: int) -> int:
+    """Groups for a grouped pandas UDF over ``entities`` keys: at least one per shuffle
+    partition (every core busy), more when needed to keep groups near ``_GROUP_SIZE``."""
+    parts = max(spark.sparkContext.defaultParallelism, int(spark.conf.get(_PARTITIONS)))
+    return max(parts, -(-entities // _GROUP_SIZE))
+
+
+@dataclass(frozen=True)
+class _LinkIndex:
+    """Capped ``(user, movie)`` pairs as CSR arrays both ways: by movie (over a dense user
+    index) and by user (movie positions)."""
+
+    key_ids: np.ndarray
+    """Sorted user ids; ``n[i]`` is user ``key_ids[i]``'s number of capped pairs."""
+    n: np.ndarray
+    via_ids: np.ndarray
+    """Sorted movie ids; raters of ``via_ids[v]`` are ``members[indptr[v]:indptr[v + 1]]``."""
+    indptr: np.ndarray
+    members: np.ndarray
+    weight: np.ndarray
+    """Per movie: ``raters^-via_weight``."""
+    key_indptr: np.ndarray
+    """Movies of user ``key_ids[i]``: ``key_movies[key_indptr[i]:key_indptr[i + 1]]``."""
+    key_movies: np.ndarray
+
+    @classmethod
+    def build(cls, pairs: pd.DataFrame, via_weight: float) -> _LinkIndex:
+        keys = pairs[C.USER_ID].to_numpy(np.int64)
+        vias = pairs[C.MOVIE_ID].to_numpy(np.int64)
+        key_ids, key_pos = np.unique(keys, return_inverse=True)
+        via_ids, via_pos = np.unique(vias, return_inverse=True)
+        order = np.lexsort((key_pos, via_pos))
+        by_key = np.lexsort((via_pos, key_pos))
+        raters = np.bincount(via_pos, minlength=len(via_ids))
+        rated = np.bincount(key_pos, minlength=len(key_ids))
+        return cls(
+            key_ids=key_ids,
+            n=rated.astype(np.float64),
+            via_ids=via_ids,
+            indptr=np.r_[0, np.cumsum(raters)],
+            members=key_pos[order].astype(np.int32),
+            weight=raters.astype(np.float64) ** -via_weight,
+            key_indptr=np.r_[0, np.cumsum(rated)],
+            key_movies=via_pos[by_key].astype(np.int32),
+        )
+
+
+_DTYPES = {IntegerType(): np.int32, LongType(): np.int64, DoubleType(): np.float64}
+
+
+def _frame(parts: list[tuple[np.ndarray, ...]], schema: StructType) -> pd.DataFrame:
+    """A pandas UDF's output from per-entity tuples of column arrays, typed by ``schema``."""
+    cols = [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else None
+    return pd.DataFrame(
+        {
+            f.name: (cols[i] if cols else np.empty(0)).astype(_DTYPES[f.dataType])
+            for i, f in enumerate(schema.fields)
+        }
     )
 
 
-def _debias(scored: DataFrame, ratings: DataFrame, power: float) -> DataFrame:
-    if power <= 0:
-        return scored
-    counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias(_N))
-    return scored.join(counts, C.MOVIE_ID, "left").withColumn(
-        C.SCORE, F.col(C.SCORE) / F.pow(F.coalesce(F.col(_N), F.lit(0)) + 1.0, power)
-    )
+def csr_ranges(indptr: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated CSR slices ``indptr[p]:indptr[p + 1]`` of every ``p`` in ``pos``, and
+    their lengths."""
+    lens = indptr[pos + 1] - indptr[pos]
+    first = np.repeat(indptr[pos] - np.cumsum(lens) + lens, lens)
+    return first + np.arange(lens.sum()), lens
+
+
+def _user_neighbor_block(block: pd.DataFrame, idx: _LinkIndex, params: KnnParams) -> pd.DataFrame:
+    """Top-``k`` neighbours of every user in ``block`` (one ``user_id`` row each), as
+    :func:`cooccurrence_neighbors` defines them."""
+    users = np.sort(block[C.USER_ID].to_numpy(np.int64))
+    pos, known = _lookup(idx.key_ids, users)
+    out: list[tuple[np.ndarray, ...]] = []
+    for user, me in zip(users[known].tolist(), pos[known].tolist(), strict=True):
+        # a user whose every movie had more raters than the cap, none sampled, has no pairs
+        vpos = idx.key_movies[idx.key_indptr[me] : idx.key_indptr[me + 1]]
+        entry, lens = csr_ranges(idx.indptr, vpos)
+        other, inverse = np.unique(idx.members[entry], return_inverse=True)
+        cw = np.bincount(inverse, weights=np.repeat(idx.weight[vpos], lens))
+        support = np.bincount(inverse)
+        keep = other != me
+        other, cw, support = other[keep], cw[keep], support[keep]
+        if not len(other):
+            continue
+        sim = cw / (np.sqrt(idx.n[me]) * np.power(idx.n[other], params.neighbor_pop))
+        if params.shrink > 0:
+            sim = sim * support / (support + float(params.shrink))
+        ids = idx.key_ids[other]
+        top = np.lexsort((ids, -sim))[: params.k]
+        sim = sim[top]
+        if params.normalize:
+            sim = sim / sim.sum()
+        ranks = np.arange(1, len(top) + 1)
+        out.append((np.full(len(top), user), ids[top], sim, support[top], ranks))
+    return _frame(out, _USER_NEIGHBORS)
 
 
 def itemknn_scores(
@@ -309,9 +414,7 @@ def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFra
         pos = pos[ok]
         if not len(pos):
             continue
-        lens = nb.indptr[pos + 1] - nb.indptr[pos]
-        first = np.repeat(nb.indptr[pos] - np.cumsum(lens) + lens, lens)
-        edge = first + np.arange(lens.sum())
+        edge, _ = csr_ranges(nb.indptr, pos)
         target = nb.targets[edge]
         score = np.bincount(target, weights=nb.weights[edge], minlength=size)
         reached = np.bincount(target, minlength=size) > 0
@@ -345,37 +448,84 @@ def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFra
                 np.array([because[c] for c in cand.tolist()], dtype=np.int64),
             )
         )
-    if not out:
-        return pd.DataFrame({f.name: pd.Series(dtype="int32") for f in _SCORES.fields}).astype(
-            {C.SCORE: "float64"}
-        )
-    cols = [np.concatenate(parts) for parts in zip(*out, strict=True)]
-    return pd.DataFrame(
-        {
-            C.USER_ID: cols[0].astype(np.int32),
-            C.MOVIE_ID: cols[1].astype(np.int32),
-            C.SCORE: cols[2],
-            C.RANK: cols[3].astype(np.int32),
-            C.BECAUSE_MOVIE_ID: cols[4].astype(np.int32),
-        }
-    )
+    return _frame(out, _SCORES)
 
 
 def userknn_scores(
     ratings: DataFrame, neighbors: DataFrame, n: int = 100, candidate_pop: float = 0.0
 ) -> DataFrame:
     """Top-``n`` unrated movies per user from similar users:
-    ``score(u, j) = sum over u's neighbours v who rated j of sim(u, v)``.
+    ``score(u, j) = sum over u's neighbours v who rated j of sim(u, v)``, divided by
+    ``(n_j + 1)^candidate_pop``; ties go to the smaller movie id.
 
     ``neighbors`` is :func:`user_neighbors`' output (``user_id, neighbor_id, similarity``).
+    Each (user, neighbour) row carries the neighbour's movies as one array and every block of
+    users is summed in numpy (:func:`_score_block`): the same ``users x k x ratings-per-user``
+    movie ids travel, but as arrays rather than as rows joined, aggregated and ranked.
     """
-    rated = ratings.select(C.USER_ID, C.MOVIE_ID)
-    theirs = rated.select(F.col(C.USER_ID).alias(C.NEIGHBOR_ID), C.MOVIE_ID)
-    scored = (
-        neighbors.select(C.USER_ID, C.NEIGHBOR_ID, C.SIMILARITY)
-        .join(theirs, C.NEIGHBOR_ID)
-        .join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti")
-        .groupBy(C.USER_ID, C.MOVIE_ID)
-        .agg(F.sum(C.SIMILARITY).alias(C.SCORE))
+    spark = ratings.sparkSession
+    lists = ratings.groupBy(C.USER_ID).agg(F.collect_list(C.MOVIE_ID).alias(_MOVIES))
+    theirs = neighbors.select(C.USER_ID, C.NEIGHBOR_ID, C.SIMILARITY).join(
+        lists.withColumnRenamed(C.USER_ID, C.NEIGHBOR_ID), C.NEIGHBOR_ID
     )
-    return _top_n(_debias(scored, ratings, candidate_pop), n, [])
+    # the user's own movies ride along as a row with a null similarity: they are excluded
+    own = lists.select(
+        C.USER_ID,
+        F.lit(None).cast("int").alias(C.NEIGHBOR_ID),
+        F.lit(None).cast("double").alias(C.SIMILARITY),
+        _MOVIES,
+    )
+    divisor = None
+    if candidate_pop > 0:
+        counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias(_N)).toPandas()
+        counts = counts.sort_values(C.MOVIE_ID)  # catalogue-sized
+        divisor = (
+            counts[C.MOVIE_ID].to_numpy(np.int64),
+            (counts[_N].to_numpy(np.float64) + 1.0) ** candidate_pop,
+        )
+    model = spark.sparkContext.broadcast(divisor)
+    blocks = _blocks(spark, neighbors.select(C.USER_ID).distinct().count())
+
+    def score(block: pd.DataFrame) -> pd.DataFrame:
+        return _score_block(block, model.value, n)
+
+    return (
+        theirs.unionByName(own)
+        .groupBy(F.pmod(F.hash(C.USER_ID), F.lit(blocks)))
+        .applyInPandas(score, schema=RECS)
+    )
+
+
+_MOVIES = "_movies"
+
+
+def _score_block(
+    block: pd.DataFrame, divisor: tuple[np.ndarray, np.ndarray] | None, n: int
+) -> pd.DataFrame:
+    """Rows ``user_id, neighbor_id, similarity, _movies`` (``similarity`` null on the user's
+    own row): each user's summed neighbour similarities per unrated movie, top ``n``."""
+    users = block[C.USER_ID].to_numpy(np.int64)
+    order = np.argsort(users, kind="stable")
+    users = users[order]
+    sims = block[C.SIMILARITY].to_numpy(np.float64)[order]
+    lists = block[_MOVIES].to_numpy()[order]
+    cuts = np.flatnonzero(np.diff(users)) + 1
+    out: list[tuple[np.ndarray, ...]] = []
+    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(users)], strict=True):
+        mine = np.isnan(sims[lo:hi])
+        theirs = lists[lo:hi][~mine]
+        if not len(theirs):
+            continue
+        movies = np.concatenate(theirs).astype(np.int64)
+        weights = np.repeat(sims[lo:hi][~mine], [len(x) for x in theirs])
+        cand, inverse = np.unique(movies, return_inverse=True)
+        value = np.bincount(inverse, weights=weights)
+        rated = np.concatenate(lists[lo:hi][mine]) if mine.any() else np.empty(0, np.int64)
+        keep = ~np.isin(cand, rated)
+        cand, value = cand[keep], value[keep]
+        if divisor is not None:
+            value = value / divisor[1][np.searchsorted(divisor[0], cand)]
+        top = np.lexsort((cand, -value))[:n]
+        ranks = np.arange(1, len(top) + 1)
+        out.append((np.full(len(top), users[lo]), cand[top], value[top], ranks))
+    return _frame(out, RECS)

@@ -14,7 +14,13 @@ from chispa import assert_approx_df_equality
 from pyspark.sql.types import DoubleType, FloatType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.itemknn import KnnParams, item_neighbors, itemknn_scores, user_neighbors
+from recsys.itemknn import (
+    KnnParams,
+    item_neighbors,
+    itemknn_scores,
+    user_neighbors,
+    userknn_scores,
+)
 
 RATINGS = StructType(
     [
@@ -104,6 +110,15 @@ def test_user_neighbors_roles_swapped(spark, ratings):
     assert got == pytest.approx({(1, 2): 2 / math.sqrt(6), (1, 4): 0.5})
 
 
+def _assert_same_rows(actual, expected) -> None:
+    """A vectorised scorer against its relational definition: enough rows to mean something,
+    the same rows and values."""
+    assert actual.count() > 100
+    assert_approx_df_equality(
+        actual, expected, precision=1e-9, ignore_row_order=True, ignore_nullable=True
+    )
+
+
 def _scores_by_definition(ratings, neighbors, n, candidate_pop):
     """The item-kNN top-N sum written as the plain relational definition (joins, groupBy,
     window): what the vectorised scorer must reproduce."""
@@ -162,7 +177,81 @@ def test_vectorised_scores_match_the_relational_definition(spark, candidate_pop)
     neighbors = spark.createDataFrame(nbr_rows, NEIGHBORS_SCHEMA)
     actual = itemknn_scores(ratings, neighbors, n=4, candidate_pop=candidate_pop)
     expected = _scores_by_definition(ratings, neighbors, 4, candidate_pop)
-    assert actual.count() > 100
-    assert_approx_df_equality(
-        actual, expected, precision=1e-9, ignore_row_order=True, ignore_nullable=True
+    _assert_same_rows(actual, expected)
+
+
+def _random_ratings(spark, seed: int, users: int = 60, movies: int = 40):
+    import random
+
+    rnd = random.Random(seed)
+    rows = sorted(
+        {(u, rnd.randrange(1, movies + 1)) for u in range(1, users + 1) for _ in range(12)}
     )
+    return spark.createDataFrame([(u, m, 3.0) for u, m in rows], RATINGS)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        KnnParams(k=5, via_weight=0.0, normalize=False),
+        KnnParams(k=7, via_weight=1.0, shrink=3.0, neighbor_pop=0.8),
+        KnnParams(k=4, max_per_via=6),  # popular movies sampled down to 6 raters
+    ],
+)
+def test_vectorised_user_neighbors_match_the_relational_definition(spark, params):
+    """The broadcast user-neighbour blocks give the rows of the self-join definition
+    (:func:`cooccurrence_neighbors` with users as keys), support and ranks included."""
+    from recsys.itemknn import cooccurrence_neighbors
+
+    ratings = _random_ratings(spark, seed=11)
+    expected = cooccurrence_neighbors(ratings, C.USER_ID, C.MOVIE_ID, params)
+    actual = user_neighbors(ratings, params)
+    _assert_same_rows(actual, expected)
+
+
+def _userknn_by_definition(ratings, neighbors, n, candidate_pop):
+    """User-kNN's top-N sum as joins, groupBy and a window: what the scorer must reproduce."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    rated = ratings.select(C.USER_ID, C.MOVIE_ID)
+    theirs = rated.select(F.col(C.USER_ID).alias(C.NEIGHBOR_ID), C.MOVIE_ID)
+    scored = (
+        neighbors.select(C.USER_ID, C.NEIGHBOR_ID, C.SIMILARITY)
+        .join(theirs, C.NEIGHBOR_ID)
+        .join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti")
+        .groupBy(C.USER_ID, C.MOVIE_ID)
+        .agg(F.sum(C.SIMILARITY).alias(C.SCORE))
+    )
+    counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias("_n"))
+    scored = scored.join(counts, C.MOVIE_ID).withColumn(
+        C.SCORE, F.col(C.SCORE) / F.pow(F.col("_n") + 1.0, candidate_pop)
+    )
+    order = Window.partitionBy(C.USER_ID).orderBy(F.col(C.SCORE).desc(), C.MOVIE_ID)
+    return (
+        scored.withColumn(C.RANK, F.row_number().over(order))
+        .where(F.col(C.RANK) <= n)
+        .select(C.USER_ID, C.MOVIE_ID, C.SCORE, F.col(C.RANK).cast("int").alias(C.RANK))
+    )
+
+
+@pytest.mark.parametrize("candidate_pop", [0.0, 0.7])
+def test_vectorised_userknn_scores_match_the_relational_definition(spark, candidate_pop):
+    """Neighbour weights with many ties (eighths), users whose neighbours rated only what they
+    rated: the array scorer returns the rows, scores and ranks of the joins it replaced."""
+    import random
+
+    from recsys.itemknn import NEIGHBORS_SCHEMA
+
+    rnd = random.Random(3)
+    ratings = _random_ratings(spark, seed=7)
+    schema = StructType([StructField(C.USER_ID, IntegerType(), False), *NEIGHBORS_SCHEMA[1:]])
+    rows = [
+        (u, v, rnd.randint(1, 3) / 8.0, 1, 1)
+        for u in range(1, 56)  # users 56-60 have no neighbours
+        for v in rnd.sample([x for x in range(1, 61) if x != u], 5)
+    ]
+    neighbors = spark.createDataFrame(rows, schema)
+    actual = userknn_scores(ratings, neighbors, n=4, candidate_pop=candidate_pop)
+    expected = _userknn_by_definition(ratings, neighbors, 4, candidate_pop)
+    _assert_same_rows(actual, expected)
