@@ -312,3 +312,17 @@ def test_overwrite_commits_after_the_latest_version(spark, lake, monkeypatch):
     monkeypatch.setattr(DeltaRsEngine, "_write_files", write_files)
     assert lake.overwrite("ratings", ratings(spark, [(3, 30, 2.0, 1)])) == 2
     assert delta_rows(lake, "ratings") == [(3, 30, 2.0)]
+
+
+def test_object_store_file_listing_matches_the_local_footer_listing(spark, tmp_path):
+    """Local writes read row counts from Parquet footers; object stores list through Spark's
+    file metadata. Both must describe the same files the same way."""
+    from recsys.lakehouse._delta_rs import _data_files
+
+    folder = str(tmp_path / "files")
+    df = ratings(spark, [(u, m, 3.0, 1) for u in range(1, 30) for m in range(1, 8)]).repartition(3)
+    df.write.parquet(folder)
+    engine = DeltaRsEngine(spark)
+    local = _data_files(folder)
+    assert len(local) == 3 and sum(r[3] for r in local) == 29 * 7
+    assert sorted(engine._listing(df.schema, folder)) == local

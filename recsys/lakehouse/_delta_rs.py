@@ -16,12 +16,14 @@ orphaned folder once it is older than the retention period.
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import pyarrow.parquet as pq
 from deltalake import DeltaTable, Schema
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import (
@@ -57,6 +59,30 @@ def _check_schema(uri: str, snapshot: DeltaTable, schema: StructType) -> None:
             f"{uri}: the rows' schema {got} differs from the table's {have}; "
             "overwrite the table to change its schema"
         )
+
+
+def _local_path(uri: str) -> str | None:
+    """The filesystem path of a local table URI (no scheme or ``file:``), else ``None``."""
+    if uri.startswith("file:"):
+        return "/" + uri[len("file:") :].lstrip("/")
+    return None if "://" in uri else uri
+
+
+def _data_files(folder: str) -> list[tuple[str, int, int, int]]:
+    """``(name, size, mtime ms, rows)`` of every Parquet file Spark wrote into a local
+    folder, rows read from the files' footers (no Spark job, no data read)."""
+    entries = [
+        e
+        for e in os.scandir(folder)
+        if e.is_file() and e.name.endswith(".parquet") and not e.name.startswith((".", "_"))
+    ]
+    out = []
+    for e in sorted(entries, key=lambda e: e.name):
+        st = e.stat()
+        out.append(
+            (e.name, st.st_size, st.st_mtime_ns // 1_000_000, pq.read_metadata(e.path).num_rows)
+        )
+    return out
 
 
 def _to_spark_uri(file_uri: str, table_uri: str) -> str:
@@ -123,10 +149,27 @@ class DeltaRsEngine:
     def _write_files(self, uri: str, df: DataFrame) -> tuple[str, list[AddAction]]:
         """Step 1: Spark writes the rows into a new folder; returns it and the add actions."""
         folder = f"data-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}"
-        df.write.mode("errorifexists").parquet(f"{uri.rstrip('/')}/{folder}")
-        listing = (
-            self.spark.read.schema(df.schema)
-            .parquet(f"{uri.rstrip('/')}/{folder}")
+        target = f"{uri.rstrip('/')}/{folder}"
+        df.write.mode("errorifexists").parquet(target)
+        local = _local_path(target)
+        files = _data_files(local) if local is not None else self._listing(df.schema, target)
+        return folder, [
+            AddAction(
+                path=f"{folder}/{name}",
+                size=size,
+                partition_values={},
+                modification_time=mtime,
+                data_change=True,
+                stats=json.dumps({"numRecords": rows}),
+            )
+            for name, size, mtime, rows in files
+        ]
+
+    def _listing(self, schema: StructType, target: str) -> list[tuple[str, int, int, int]]:
+        """:func:`_data_files` for an object store, through Spark's file metadata columns."""
+        rows = (
+            self.spark.read.schema(schema)
+            .parquet(target)
             .select(
                 F.col("_metadata.file_path").alias("path"),
                 F.col("_metadata.file_size").alias("size"),
@@ -136,16 +179,9 @@ class DeltaRsEngine:
             .count()
             .collect()  # one row per data file: metadata, not data
         )
-        return folder, [
-            AddAction(
-                path=f"{folder}/{_basename(row['path'])}",
-                size=int(row["size"]),
-                partition_values={},
-                modification_time=int(row["mtime"].timestamp() * 1000),
-                data_change=True,
-                stats=json.dumps({"numRecords": int(row["count"])}),
-            )
-            for row in listing
+        return [
+            (_basename(r["path"]), int(r["size"]), int(r["mtime"].timestamp() * 1000), r["count"])
+            for r in rows
         ]
 
     @contextmanager
