@@ -31,7 +31,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.itemknn import KnnParams, cooccurrence_counts, csr_ranges, itemknn_scores
+from recsys.itemknn import KnnParams, cooccurrence_counts, itemknn_scores
+from recsys.sparse import csr_ranges
 
 __all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights", "shares_cooccurrences"]
 

@@ -38,6 +38,7 @@ from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, St
 
 from recsys import columns as C
 from recsys.schemas import RECS
+from recsys.sparse import csr_ranges
 
 __all__ = [
     "NEIGHBORS_SCHEMA",
@@ -263,14 +264,6 @@ def _frame(parts: list[tuple[np.ndarray, ...]], schema: StructType) -> pd.DataFr
             for i, f in enumerate(schema.fields)
         }
     )
-
-
-def csr_ranges(indptr: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenated CSR slices ``indptr[p]:indptr[p + 1]`` of every ``p`` in ``pos``, and
-    their lengths."""
-    lens = indptr[pos + 1] - indptr[pos]
-    first = np.repeat(indptr[pos] - np.cumsum(lens) + lens, lens)
-    return first + np.arange(lens.sum()), lens
 
 
 def _user_neighbor_block(block: pd.DataFrame, idx: _LinkIndex, params: KnnParams) -> pd.DataFrame:

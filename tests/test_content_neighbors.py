@@ -145,3 +145,29 @@ def test_neighbors_by_resolves_auto_and_builds_that_table(fitted):
     assert method == "exact"
     assert_df_equality(table, exact_neighbors(model, documents, k=3), ignore_row_order=True)
     assert neighbors_by(model, documents, exact, "lsh", k=3)[0] == "lsh"
+
+
+def test_blocked_exact_neighbours_match_the_inverted_index_join(spark, monkeypatch):
+    """The numpy blocks (several of them: a tiny block size) give every movie the neighbours
+    of the join definition: the same similarity at every rank, and each listed neighbour's
+    similarity equal to the join's value for that pair."""
+    from recsys.content import _neighbors as N
+    from recsys.content import exact_pairs, top_k
+
+    monkeypatch.setattr(N, "_BLOCK_CELLS", 600)  # 150 movies: 4 per block, 38 blocks
+    movies, tags = random_catalogue(150)
+    documents = build_documents(movies_df(spark, movies), tags_df(spark, tags)).cache()
+    model = ContentEstimator().fit(documents)
+    blocked = exact_neighbors(model, documents, k=10).toPandas()
+    pairs = exact_pairs(model.term_weights(documents))
+    joined = top_k(pairs, k=10).toPandas()
+    both = pairs.toPandas()
+    documents.unpersist()
+
+    assert len(blocked) == len(joined) > 1000
+    by_rank = blocked.merge(joined, on=[C.MOVIE_ID, C.RANK], suffixes=("", "_join"))
+    assert len(by_rank) == len(blocked)
+    assert (by_rank[C.SIMILARITY] - by_rank[f"{C.SIMILARITY}_join"]).abs().max() < 1e-12
+    value = {(a, b): s for a, b, s in both.itertuples(index=False)}
+    for m, n, s in blocked[[C.MOVIE_ID, C.NEIGHBOR_ID, C.SIMILARITY]].itertuples(index=False):
+        assert abs(value[(min(m, n), max(m, n))] - s) < 1e-12

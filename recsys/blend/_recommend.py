@@ -220,9 +220,10 @@ def recommend(
             version = lake.overwrite(C.T_ITEM_NEIGHBORS, nbrs, run_id=run.run_id)
             nbrs = lake.read(C.T_ITEM_NEIGHBORS, version=version)
             run.wrote(C.T_ITEM_NEIGHBORS, version, rows=lake.count(C.T_ITEM_NEIGHBORS, version))
-        sources = candidate_sources(
-            ratings, params, als=als, content=content, item_nbrs=nbrs, item_counts=counts
-        )
+        with run.timed("source_models"):  # the eager parts: EASE's weights, user-kNN's index
+            sources = candidate_sources(
+                ratings, params, als=als, content=content, item_nbrs=nbrs, item_counts=counts
+            )
         counts.unpersist()  # EASE's weights are computed (and cached) by now
         frames = {}
         for name, frame in sources.frames.items():

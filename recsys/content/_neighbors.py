@@ -1,6 +1,13 @@
 """Top-K cosine neighbours of every movie: approximate (LSH similarity join) or exact.
 
-Both paths produce the ``movie_neighbors`` table (movie_id, neighbor_id, similarity, rank):
+The exact path (:func:`exact_neighbors`) broadcasts the unit TF-IDF entries (catalogue-sized:
+one entry per movie and token) as CSR arrays both ways and scores blocks of query movies
+against the whole catalogue in numpy (:func:`_block_neighbors`): the same sums as the
+inverted-index join (:func:`exact_pairs`, kept as the definition), without a row per product.
+Every movie's neighbours are still quadratic work in the catalogue, but at memory speed: 60,000
+movies took an hour as a join (docs/content.md) and minutes in blocks (benchmarks/RESULTS.md).
+
+All paths produce the ``movie_neighbors`` table (movie_id, neighbor_id, similarity, rank):
 
 * similarities are computed once per unordered pair (a < b) and mirrored, so the table is
   symmetric in values: when both (a, b) and (b, a) are present they hold the same number;
@@ -11,6 +18,10 @@ Both paths produce the ``movie_neighbors`` table (movie_id, neighbor_id, similar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
@@ -28,6 +39,7 @@ from recsys.content._features import (
     distance_for_similarity,
     similarity_from_distance,
 )
+from recsys.sparse import csr_ranges
 
 DEFAULT_K = 20
 
@@ -110,5 +122,96 @@ def exact_neighbors(
     k: int = DEFAULT_K,
     min_similarity: float = 0.0,
 ) -> DataFrame:
-    """The ``movie_neighbors`` table by brute force: the reference LSH is measured against."""
-    return top_k(exact_pairs(model.term_weights(documents), min_similarity), k)
+    """The ``movie_neighbors`` table by exact cosine: blocks of movies scored in numpy against
+    a broadcast of every movie's unit TF-IDF entries (:func:`_block_neighbors`)."""
+    spark = documents.sparkSession
+    entries = model.term_weights(documents)
+    index = _TermIndex.build(entries.toPandas())  # movies x tokens-per-movie entries
+    if not len(index.movie_ids):
+        return spark.createDataFrame([], MOVIE_NEIGHBORS)
+    shared = spark.sparkContext.broadcast(index)
+    per_block = max(1, _BLOCK_CELLS // len(index.movie_ids))
+    blocks = -(-len(index.movie_ids) // per_block)
+    queries = spark.createDataFrame(
+        pd.DataFrame({_BLOCK: np.arange(blocks, dtype=np.int32)})
+    ).repartition(min(blocks, 4 * spark.sparkContext.defaultParallelism), _BLOCK)
+
+    def score(block: pd.DataFrame) -> pd.DataFrame:
+        b = int(block[_BLOCK].iloc[0])
+        return _block_neighbors(shared.value, b * per_block, per_block, k, min_similarity)
+
+    return queries.groupBy(_BLOCK).applyInPandas(score, schema=MOVIE_NEIGHBORS)
+
+
+_BLOCK = "_block"
+_BLOCK_CELLS = 8_000_000
+"""Query movies x catalogue similarities held at once by one Python worker (64 MB)."""
+
+
+@dataclass(frozen=True)
+class _TermIndex:
+    """Unit TF-IDF entries as CSR by movie (terms ascending) and by term (movies ascending)."""
+
+    movie_ids: np.ndarray
+    movie_ptr: np.ndarray
+    movie_terms: np.ndarray
+    movie_weights: np.ndarray
+    term_ptr: np.ndarray
+    term_movies: np.ndarray
+    term_weights: np.ndarray
+
+    @classmethod
+    def build(cls, entries: pd.DataFrame) -> _TermIndex:
+        movie_ids, movie = np.unique(entries[C.MOVIE_ID].to_numpy(np.int64), return_inverse=True)
+        _, term = np.unique(entries[TERM].to_numpy(np.int64), return_inverse=True)
+        weight = entries[WEIGHT].to_numpy(np.float64)
+        by_movie, by_term = np.lexsort((term, movie)), np.lexsort((movie, term))
+        return cls(
+            movie_ids=movie_ids,
+            movie_ptr=np.r_[0, np.cumsum(np.bincount(movie, minlength=len(movie_ids)))],
+            movie_terms=term[by_movie],
+            movie_weights=weight[by_movie],
+            term_ptr=np.r_[0, np.cumsum(np.bincount(term))],
+            term_movies=movie[by_term],
+            term_weights=weight[by_term],
+        )
+
+
+def _block_neighbors(
+    idx: _TermIndex, first: int, size: int, k: int, min_similarity: float
+) -> pd.DataFrame:
+    """Top-``k`` neighbours of movies ``first .. first + size - 1`` (dense positions).
+
+    Each query's similarities to every movie are one ``bincount`` over the postings of its
+    terms, taken in ascending term order, so sim(a, b) and sim(b, a) add the same products in
+    the same order: the table is exactly symmetric in values, as the join's mirrored pairs.
+    """
+    n = len(idx.movie_ids)
+    queries = np.arange(first, min(first + size, n))
+    entry, lens = csr_ranges(idx.movie_ptr, queries)
+    posting, plen = csr_ranges(idx.term_ptr, idx.movie_terms[entry])
+    row = np.repeat(np.repeat(np.arange(len(queries)), lens), plen)
+    value = np.repeat(idx.movie_weights[entry], plen) * idx.term_weights[posting]
+    sims = np.bincount(
+        row * n + idx.term_movies[posting], weights=value, minlength=len(queries) * n
+    ).reshape(len(queries), n)
+    sims[np.arange(len(queries)), queries] = 0.0  # not its own neighbour
+    out = []
+    for r, q in enumerate(queries.tolist()):
+        sim = sims[r]
+        cand = np.flatnonzero(sim > min_similarity)
+        if len(cand) > k:  # keep every candidate tied with the k-th value, then order
+            cut = np.partition(sim[cand], len(cand) - k)[len(cand) - k]
+            cand = cand[sim[cand] >= cut]
+        top = cand[np.lexsort((cand, -sim[cand]))][:k]  # dense order = id order
+        ranks = np.arange(1, len(top) + 1)
+        out.append((np.full(len(top), idx.movie_ids[q]), idx.movie_ids[top], sim[top], ranks))
+    cols = [np.concatenate(c) for c in zip(*out, strict=True)] if out else [np.empty(0)] * 4
+    return pd.DataFrame(
+        {
+            C.MOVIE_ID: cols[0].astype(np.int32),
+            C.NEIGHBOR_ID: cols[1].astype(np.int32),
+            C.SIMILARITY: cols[2].astype(np.float64),
+            C.RANK: cols[3].astype(np.int32),
+        }
+    )
