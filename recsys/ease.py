@@ -13,11 +13,12 @@ A user's score for an unrated movie is ``sum over rated movies i of B[i, movie]`
 top-N sum as item-kNN (:func:`recsys.itemknn.itemknn_scores`); weights can be negative (a
 movie that "explains away" another), so the reason is the rated movie with the largest term.
 
-Scale: users' ratings are capped at ``max_per_user`` (a seeded sample) for the co-occurrence
-self-join, as in item-kNN. The co-rating counts (one entry per co-rated pair of movies: 1.7M
+Scale: users' ratings are capped at ``max_per_user`` (a seeded sample), as in item-kNN, and the
+co-rating counts are summed in numpy per block of movies from the same broadcast
+(:class:`recsys.itemknn.LinkIndex`). The counts (one entry per co-rated pair of movies: 1.7M
 for the default dataset, at most movies^2 whatever the number of ratings) travel to the
-executors as a broadcast sparse matrix, 12 bytes an entry; each block of target movies then
-reads its ``k x k`` systems from it, ``movies * k^2`` lookups in all.
+executors as a broadcast sparse matrix, 12 bytes an entry; each block of target movies picks
+its ``k`` regressors and reads its ``k x k`` system from it, ``movies * k^2`` lookups in all.
 """
 
 from __future__ import annotations
@@ -26,15 +27,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
+from pyspark.sql.types import ArrayType, DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.itemknn import KnnParams, cooccurrence_counts, itemknn_scores
-from recsys.sparse import csr_ranges
+from recsys.itemknn import KnnParams, LinkIndex, itemknn_scores, link_index
+from recsys.vectorised import csr_ranges, lookup, typed_frame, udf_groups
 
-__all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights", "shares_cooccurrences"]
+__all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights"]
 
 EASE_WEIGHTS = StructType(
     [
@@ -45,9 +46,6 @@ EASE_WEIGHTS = StructType(
 )
 """``movie_id`` (a regressor), ``neighbor_id`` (the movie it helps predict), ``weight`` =
 ``B[movie_id, neighbor_id]``."""
-
-_T, _A, _G, _RHS = "_target", "_a", "_g", "_rhs"
-_PARTITIONS = "spark.sql.shuffle.partitions"
 
 
 @dataclass(frozen=True)
@@ -67,130 +65,130 @@ class EaseParams:
         return asdict(self)
 
 
-def _regressors(counts: DataFrame, params: EaseParams) -> DataFrame:
-    """``(j, a, n_a, G[a, j])`` for the ``k`` regressors ``a`` of every target movie ``j``."""
-    cosine = F.col(C.SUPPORT) / F.sqrt(F.col("_ni") * F.col("_nj"))
-    order = Window.partitionBy("_j").orderBy(F.col("_cos").desc(), F.col("_i"))
-    return (
-        counts.select("_i", "_j", C.SUPPORT, "_ni", cosine.alias("_cos"))
-        .withColumn("_r", F.row_number().over(order))
-        .where(F.col("_r") <= params.k)
-        .select(
-            F.col("_j").cast("int").alias(_T),
-            F.col("_i").cast("int").alias(_A),
-            F.col("_ni").cast("double").alias(_G),
-            F.col(C.SUPPORT).cast("double").alias(_RHS),
-        )
-    )
-
-
 @dataclass(frozen=True)
 class _CoRatings:
-    """The co-rating counts ``G[a, b]`` (a != b) as CSR arrays over a dense movie index."""
+    """The co-rating counts ``G[a, b]`` (a != b) as CSR arrays over the dense movie index of a
+    :class:`LinkIndex` (columns ascending), and ``n[a] = G[a, a]``."""
 
     movie_ids: np.ndarray
     indptr: np.ndarray
     columns: np.ndarray
     counts: np.ndarray
+    n: np.ndarray
 
     @classmethod
-    def build(cls, pairs: pd.DataFrame) -> _CoRatings:
-        a = pairs["_i"].to_numpy(np.int64)
-        b = pairs["_j"].to_numpy(np.int64)
-        movie_ids = np.unique(np.concatenate([a, b]))
-        ai, bi = np.searchsorted(movie_ids, a), np.searchsorted(movie_ids, b)
-        order = np.lexsort((bi, ai))
-        indptr = np.zeros(len(movie_ids) + 1, np.int64)
-        np.cumsum(np.bincount(ai, minlength=len(movie_ids)), out=indptr[1:])
+    def build(cls, rows: pd.DataFrame, index: LinkIndex) -> _CoRatings:
+        rows = rows.sort_values(_POS)
+        lens = rows[_OTHERS].map(len).to_numpy(np.int64)
+        sizes = np.zeros(len(index.key_ids), np.int64)
+        sizes[rows[_POS].to_numpy(np.int64)] = lens
+        empty = np.empty(0, np.int64)
         return cls(
-            movie_ids=movie_ids,
-            indptr=indptr,
-            columns=bi[order].astype(np.int32),
-            counts=pairs[C.SUPPORT].to_numpy(np.float32)[order],
+            movie_ids=index.key_ids,
+            indptr=np.r_[0, np.cumsum(sizes)],
+            columns=np.concatenate([empty, *rows[_OTHERS]]).astype(np.int32),
+            counts=np.concatenate([empty, *rows[_COUNTS]]).astype(np.float32),
+            n=index.n,
+        )
+
+    def row(self, a: int) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            self.columns[self.indptr[a] : self.indptr[a + 1]],
+            self.counts[self.indptr[a] : self.indptr[a + 1]],
         )
 
 
-def _solve_block(block: pd.DataFrame, co: _CoRatings, reg: float) -> pd.DataFrame:
-    """``(G[N, N] + reg I) w = G[N, j]`` for every target ``j`` in ``block`` (its rows are
-    ``(j, a, n_a, G[a, j])`` for each regressor ``a``); ``G[N, N]`` is read from ``co``."""
-    block = block.sort_values([_T, _A], kind="stable")
-    targets = block[_T].to_numpy(np.int64)
-    regressors = block[_A].to_numpy(np.int64)
-    diag = block[_G].to_numpy(np.float64)
-    rhs = block[_RHS].to_numpy(np.float64)
-    index = np.searchsorted(co.movie_ids, regressors)  # every regressor co-occurs: present
-    where = np.full(len(co.movie_ids), -1, np.int64)
-    cuts = np.flatnonzero(np.diff(targets)) + 1
-    weights = np.empty(len(block))
-    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(block)], strict=True):
-        own = index[lo:hi]
-        k = hi - lo
-        where[own] = np.arange(k)
-        entry, lens = csr_ranges(co.indptr, own)
-        row = np.repeat(np.arange(k), lens)
-        col = where[co.columns[entry]]
-        inside = col >= 0
-        gram = np.zeros((k, k))
-        gram[row[inside], col[inside]] = co.counts[entry[inside]]
-        gram[np.diag_indices(k)] = diag[lo:hi] + reg
-        weights[lo:hi] = np.linalg.solve(gram, rhs[lo:hi])
-        where[own] = -1
+_POS, _OTHERS, _COUNTS = "_pos", "_others", "_counts"
+_CO_ROWS = StructType(
+    [
+        StructField(_POS, IntegerType(), False),
+        StructField(_OTHERS, ArrayType(IntegerType()), False),
+        StructField(_COUNTS, ArrayType(IntegerType()), False),
+    ]
+)
+
+
+def _co_rows(movies: np.ndarray, index: LinkIndex) -> pd.DataFrame:
+    """One row per movie of ``movies``: its dense position, co-rated movies' positions and the
+    counts (:meth:`LinkIndex.cooccurrences`)."""
+    pos, known = lookup(index.key_ids, movies)
+    rows = [(p, *index.cooccurrences(p)[::2]) for p in pos[known].tolist()]
     return pd.DataFrame(
         {
-            C.MOVIE_ID: regressors.astype(np.int32),
-            C.NEIGHBOR_ID: targets.astype(np.int32),
-            C.WEIGHT: weights,
+            _POS: np.array([r[0] for r in rows], np.int32),
+            _OTHERS: [r[1].astype(np.int32) for r in rows],
+            _COUNTS: [r[2].astype(np.int32) for r in rows],
         }
     )
 
 
-def shares_cooccurrences(params: EaseParams, knn: KnnParams) -> bool:
-    """Whether item-kNN's co-occurrence counts (``knn``) are the ones EASE needs: the same cap
-    and seed (EASE reads only the plain counts, so item-kNN's weighting does not matter)."""
-    return params.max_per_user == knn.max_per_via and params.seed == knn.seed
+def _solve_targets(movies: np.ndarray, co: _CoRatings, k: int, reg: float) -> pd.DataFrame:
+    """For every target movie ``j`` of ``movies``: its ``k`` regressors ``N`` (most co-rated by
+    cosine ``G[a, j] / sqrt(n_a n_j)``, ties to the smaller id) and the weights solving
+    ``(G[N, N] + reg I) w = G[N, j]``, all read from ``co``."""
+    pos, known = lookup(co.movie_ids, np.sort(movies))
+    where = np.full(len(co.movie_ids), -1, np.int64)
+    out: list[tuple[np.ndarray, ...]] = []
+    for t in pos[known].tolist():
+        others, support = co.row(t)
+        if not len(others):
+            continue
+        cosine = support / np.sqrt(co.n[others] * co.n[t])
+        top = np.sort(np.lexsort((others, -cosine))[:k])  # regressors in id order
+        own, rhs = others[top].astype(np.int64), support[top].astype(np.float64)
+        size = len(own)
+        where[own] = np.arange(size)
+        entry, lens = csr_ranges(co.indptr, own)
+        row = np.repeat(np.arange(size), lens)
+        col = where[co.columns[entry]]
+        inside = col >= 0
+        gram = np.zeros((size, size))
+        gram[row[inside], col[inside]] = co.counts[entry[inside]]
+        gram[np.diag_indices(size)] = co.n[own] + reg
+        weights = np.linalg.solve(gram, rhs)
+        where[own] = -1
+        out.append((co.movie_ids[own], np.full(size, co.movie_ids[t]), weights))
+    return typed_frame(out, EASE_WEIGHTS)
 
 
-def ease_weights(
-    ratings: DataFrame, params: EaseParams = EaseParams(), counts: DataFrame | None = None
-) -> DataFrame:
+def ease_weights(ratings: DataFrame, params: EaseParams = EaseParams()) -> DataFrame:
     """``EASE_WEIGHTS`` rows: the regression weights of every movie's neighbourhood model.
 
     Only implicit feedback is used (a rating is a 1, whatever its value), as EASE does. Like
     an Estimator's ``fit`` this is eager: the weights come back persisted (``unpersist()``
-    them when done) and the intermediate co-occurrence tables are released. ``counts``:
-    :func:`recsys.itemknn.item_cooccurrences` of ``ratings`` computed by the caller with
-    parameters that :func:`shares_cooccurrences` accepts (one self-join for both models);
-    the caller keeps (and releases) them.
+    them when done) and the broadcasts are released.
 
-    The co-rating counts are broadcast as a sparse matrix (catalogue-sized: at most movies^2
-    entries, never ratings-sized), so each block of target movies builds its ``k x k`` systems
-    in memory; joining every target's ``k^2 / 2`` regressor pairs with the counts in Spark
-    shuffled ``movies * k^2 / 2`` rows (28M for the default dataset, 80M at 1M ratings).
+    Two passes over blocks of movies: the co-rating counts of each movie (summed in numpy from
+    the broadcast capped ratings, one row of arrays per movie), collected into a sparse matrix
+    (catalogue-sized: at most movies^2 entries) and broadcast; then each movie's ``k x k``
+    system, built from it in memory. Joining every target's ``k^2 / 2`` regressor pairs with
+    the counts in Spark shuffled ``movies * k^2 / 2`` rows (80M at 1M ratings).
     """
     spark = ratings.sparkSession
-    own = counts is None
-    if counts is None:
-        knn = KnnParams(via_weight=0.0, max_per_via=params.max_per_user, seed=params.seed)
-        counts = cooccurrence_counts(ratings, C.MOVIE_ID, C.USER_ID, knn).persist()
-    co = spark.sparkContext.broadcast(
-        _CoRatings.build(counts.select("_i", "_j", C.SUPPORT).toPandas())
-    )
-    blocks = max(spark.sparkContext.defaultParallelism, int(spark.conf.get(_PARTITIONS)))
-    reg = float(params.reg)
+    knn = KnnParams(via_weight=0.0, max_per_via=params.max_per_user, seed=params.seed)
+    index = spark.sparkContext.broadcast(link_index(ratings, C.MOVIE_ID, C.USER_ID, knn))
+    movies = ratings.select(C.MOVIE_ID).distinct()
+    groups = F.pmod(F.hash(C.MOVIE_ID), F.lit(udf_groups(spark, len(index.value.key_ids))))
+
+    def co_rows(block: pd.DataFrame) -> pd.DataFrame:
+        return _co_rows(block[C.MOVIE_ID].to_numpy(np.int64), index.value)
+
+    rows = movies.groupBy(groups).applyInPandas(co_rows, schema=_CO_ROWS).toPandas()
+    co = spark.sparkContext.broadcast(_CoRatings.build(rows, index.value))
+    del rows
+    k, reg = params.k, float(params.reg)
 
     def solve(block: pd.DataFrame) -> pd.DataFrame:
-        return _solve_block(block, co.value, reg)
+        return _solve_targets(block[C.MOVIE_ID].to_numpy(np.int64), co.value, k, reg)
 
     weights = (
-        _regressors(counts, params)
-        .groupBy(F.pmod(F.hash(_T), F.lit(blocks)))
+        movies.groupBy(groups)
         .applyInPandas(solve, schema=EASE_WEIGHTS)
         .where(F.col(C.WEIGHT) != 0.0)
         .persist()
     )
-    weights.count()  # materialise before the intermediates are released
-    if own:
-        counts.unpersist()
+    weights.count()  # materialise before the broadcasts are released
+    index.unpersist()
     co.unpersist()
     return weights
 

@@ -14,16 +14,18 @@ normalised to sum 1 so every rated movie casts one vote. A user's candidate scor
 classic item-kNN top-N sum ``score(u, j) = sum_{i rated by u} sim(i, j)`` over unrated ``j``;
 the rated movie with the largest term becomes ``because_movie_id`` (the reason).
 
-Scale: pairs come from a self-join on users, so a user with d ratings yields d^2/2 pairs. Each
-user's ratings are capped at ``max_per_via`` (a seeded hash sample), which bounds the join at
-``users * max_per_via^2 / 2`` rows. Scoring passes through the driver only the top-``k``
-neighbour table (movies x k rows, the model) on its way to a broadcast; no movies x movies
-matrix and nothing ratings-sized is collected. The user-based twin (:func:`user_neighbors`,
-:func:`userknn_scores`) is the same definition with the roles of users and movies swapped
-(popular movies capped instead of active users), computed in numpy per block of users: a
-broadcast of the capped (movie, rater) pairs (at most movies x ``max_per_via``) for the
-similarities, and each neighbour's movies as one array for the scores. At 1M ratings that
-took user-kNN from 242 s to 31 s (benchmarks/RESULTS.md).
+Scale: each movie's neighbours come from the users who rated it, and a user with d ratings
+takes part in d^2/2 pairs, so each user's ratings are capped at ``max_per_via`` (a seeded hash
+sample): the work is at most ``users * max_per_via^2 / 2`` pair updates, linear in users.
+Pairs are never rows: the capped (movie, user) pairs are broadcast as CSR arrays
+(:class:`LinkIndex`, at most the ratings) and each block of movies sums its co-occurrences with
+``bincount`` in numpy (:func:`block_neighbors`); a self-join shuffled ~135M pair rows at 1M
+ratings and ranked them with a window. Scoring passes through the driver only the top-``k``
+neighbour table (movies x k rows) on its way to a broadcast. The user-based twin
+(:func:`user_neighbors`, :func:`userknn_scores`) is the same definition with the roles of users
+and movies swapped (popular movies capped instead of active users); its scores come from each
+neighbour's movies as one array. At 1M ratings user-kNN went from 242 s to 31 s
+(benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -38,16 +40,16 @@ from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, St
 
 from recsys import columns as C
 from recsys.schemas import RECS
-from recsys.sparse import csr_ranges
+from recsys.vectorised import csr_ranges, lookup, typed_frame, udf_groups
 
 __all__ = [
     "NEIGHBORS_SCHEMA",
     "KnnParams",
-    "cooccurrence_counts",
-    "cooccurrence_neighbors",
-    "item_cooccurrences",
+    "LinkIndex",
+    "block_neighbors",
     "item_neighbors",
     "itemknn_scores",
+    "link_index",
     "user_neighbors",
     "userknn_scores",
 ]
@@ -62,7 +64,7 @@ NEIGHBORS_SCHEMA = StructType(
     ]
 )
 
-_W, _N, _SRC, _CW, _BEST, _POS = "_w", "_n", "_src", "_cw", "_best", "_pos"
+_W, _N, _SRC, _POS = "_w", "_n", "_src", "_pos"
 
 
 @dataclass(frozen=True)
@@ -98,189 +100,113 @@ def _capped(ratings: DataFrame, key: str, via: str, cap: int, seed: int) -> Data
     return pairs.withColumn(_POS, F.row_number().over(order)).where(F.col(_POS) <= cap).drop(_POS)
 
 
-def cooccurrence_counts(
-    ratings: DataFrame, key: str, via: str, params: KnnParams = KnnParams()
-) -> DataFrame:
-    """Every pair of ``key`` entities sharing a ``via`` entity, in both directions:
-    ``_i, _j, _cw`` (co-occurrences weighted by ``d_via^-via_weight``), ``support`` (plain
-    count of shared ``via`` entities), ``_ni, _nj`` (entities' counts). All after capping
-    each ``via`` entity at ``max_per_via`` keys; sparse: only pairs that co-occur exist."""
-    pairs = _capped(ratings, key, via, params.max_per_via, params.seed)
-    by_via, by_key = Window.partitionBy(via), Window.partitionBy(key)
-    x = pairs.select(
-        key,
-        via,
-        F.pow(F.count(F.lit(1)).over(by_via).cast("double"), -params.via_weight).alias(_W),
-        F.count(F.lit(1)).over(by_key).cast("double").alias(_N),
-    )
-    a = x.select(F.col(key).alias("_i"), via, _W)
-    b = x.select(F.col(key).alias("_j"), via)
-    half = (
-        a.join(b, via)
-        .where(F.col("_i") < F.col("_j"))
-        .groupBy("_i", "_j")
-        .agg(F.sum(_W).alias(_CW), F.count(F.lit(1)).alias(C.SUPPORT))
-    )
-    both = half.unionByName(
-        half.select(F.col("_j").alias("_i"), F.col("_i").alias("_j"), _CW, C.SUPPORT)
-    )
-    counts = x.groupBy(key).agg(F.first(_N).alias(_N))
-    return both.join(F.broadcast(counts.toDF("_i", "_ni")), "_i").join(
-        F.broadcast(counts.toDF("_j", "_nj")), "_j"
-    )
-
-
-def cooccurrence_neighbors(
-    ratings: DataFrame,
-    key: str,
-    via: str,
-    params: KnnParams = KnnParams(),
-    counts: DataFrame | None = None,
-) -> DataFrame:
-    """Top-``k`` neighbours of every ``key`` by co-occurrence through ``via``.
-
-    Returns ``key, neighbor_id, similarity, support, rank`` (rank 1 = most similar; ties broken
-    by the smaller neighbour id). ``support`` counts the shared ``via`` entities (after capping).
-    ``counts``: :func:`cooccurrence_counts` with these ``params``, when the caller already has
-    them (neighbourhood EASE reads the same self-join).
-    """
-    both = counts if counts is not None else cooccurrence_counts(ratings, key, via, params)
-    sim = F.col(_CW) / (F.sqrt(F.col("_ni")) * F.pow(F.col("_nj"), params.neighbor_pop))
-    if params.shrink > 0:
-        sim = sim * F.col(C.SUPPORT) / (F.col(C.SUPPORT) + F.lit(float(params.shrink)))
-    scored = both.select("_i", "_j", sim.alias(C.SIMILARITY), C.SUPPORT)
-    order = Window.partitionBy("_i").orderBy(F.col(C.SIMILARITY).desc(), F.col("_j"))
-    top = scored.withColumn(C.RANK, F.row_number().over(order)).where(F.col(C.RANK) <= params.k)
-    similarity = F.col(C.SIMILARITY)
-    if params.normalize:
-        similarity = similarity / F.sum(C.SIMILARITY).over(Window.partitionBy("_i"))
-    return top.select(
-        F.col("_i").cast("int").alias(key),
-        F.col("_j").cast("int").alias(C.NEIGHBOR_ID),
-        similarity.cast("double").alias(C.SIMILARITY),
-        F.col(C.SUPPORT).cast("long").alias(C.SUPPORT),
-        F.col(C.RANK).cast("int").alias(C.RANK),
-    )
-
-
-def item_neighbors(
-    ratings: DataFrame, params: KnnParams = KnnParams(), counts: DataFrame | None = None
-) -> DataFrame:
+def item_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
     """``movie_id, neighbor_id, similarity, support, rank``: item-item CF neighbours
-    (``counts``: see :func:`cooccurrence_neighbors`)."""
-    return cooccurrence_neighbors(ratings, C.MOVIE_ID, C.USER_ID, params, counts)
-
-
-def item_cooccurrences(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
-    """:func:`cooccurrence_counts` of movies through users: item-kNN's and EASE's input."""
-    return cooccurrence_counts(ratings, C.MOVIE_ID, C.USER_ID, params)
+    (:func:`block_neighbors` of movies through users)."""
+    return block_neighbors(ratings, C.MOVIE_ID, C.USER_ID, params)
 
 
 def user_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
-    """``user_id, neighbor_id, similarity, support, rank``: user-user CF neighbours, the
-    :func:`cooccurrence_neighbors` definition with users as keys and movies as the link.
+    """``user_id, neighbor_id, similarity, support, rank``: user-user CF neighbours
+    (:func:`block_neighbors` of users through movies)."""
+    return block_neighbors(ratings, C.USER_ID, C.MOVIE_ID, params)
 
-    Computed per block of users in numpy instead of by the self-join: a movie's capped raters
-    (at most ``movies x max_per_via`` pairs, the catalogue times the cap, not the ratings) are
-    broadcast, and each user's similarities are one ``bincount`` over the raters of their
-    movies. The self-join shuffled a row per co-rating pair (~250M at 1M ratings) and ranked
-    every user pair with a window; the work per user is the same, the rows are gone.
+
+def block_neighbors(ratings: DataFrame, key: str, via: str, params: KnnParams) -> DataFrame:
+    """Top-``k`` neighbours of every ``key`` entity by co-occurrence through ``via``:
+    ``key, neighbor_id, similarity, support, rank`` (rank 1 = most similar, ties to the smaller
+    neighbour id; ``support`` = shared ``via`` entities after capping), per block in numpy.
+
+    The capped ``(key, via)`` pairs are broadcast as CSR arrays (:class:`LinkIndex`); each
+    entity's co-occurrences are one ``bincount`` over the members of its ``via`` entities. The
+    self-join shuffled a row per co-occurring pair (~135M for items, ~250M for users at 1M
+    ratings) and ranked every pair with a window; the work per entity is the same, the rows
+    are gone. The index is at most ``ratings`` pairs (fewer where caps bite): like ALS's
+    factors it is the model's input, kept on the driver only to be broadcast.
     """
     spark = ratings.sparkSession
-    pairs = _capped(ratings, C.USER_ID, C.MOVIE_ID, params.max_per_via, params.seed)
-    index = _LinkIndex.build(pairs.toPandas(), params.via_weight)  # <= movies x cap rows
-    model = spark.sparkContext.broadcast(index)
+    index = spark.sparkContext.broadcast(link_index(ratings, key, via, params))
+    schema = StructType([StructField(key, IntegerType(), False), *NEIGHBORS_SCHEMA[1:]])
 
     def neighbors(block: pd.DataFrame) -> pd.DataFrame:
-        return _user_neighbor_block(block, model.value, params)
+        return _neighbor_block(block[key].to_numpy(np.int64), index.value, params, schema)
 
-    users = ratings.select(C.USER_ID).distinct()
-    return users.groupBy(
-        F.pmod(F.hash(C.USER_ID), F.lit(_blocks(spark, len(index.key_ids))))
-    ).applyInPandas(neighbors, schema=_USER_NEIGHBORS)
-
-
-_USER_NEIGHBORS = StructType([StructField(C.USER_ID, IntegerType(), False), *NEIGHBORS_SCHEMA[1:]])
-_GROUP_SIZE = 2000
-"""Users (or movies) per pandas group: bounds a Python worker's memory whatever the size."""
+    keys = ratings.select(key).distinct()
+    blocks = udf_groups(spark, len(index.value.key_ids))
+    return keys.groupBy(F.pmod(F.hash(key), F.lit(blocks))).applyInPandas(neighbors, schema)
 
 
-def _blocks(spark, entities: int) -> int:
-    """Groups for a grouped pandas UDF over ``entities`` keys: at least one per shuffle
-    partition (every core busy), more when needed to keep groups near ``_GROUP_SIZE``."""
-    parts = max(spark.sparkContext.defaultParallelism, int(spark.conf.get(_PARTITIONS)))
-    return max(parts, -(-entities // _GROUP_SIZE))
+def link_index(ratings: DataFrame, key: str, via: str, params: KnnParams) -> LinkIndex:
+    """The capped ``(key, via)`` pairs of ``ratings`` as a :class:`LinkIndex` on the driver."""
+    pairs = _capped(ratings, key, via, params.max_per_via, params.seed)
+    frame = pairs.select(F.col(key).alias(_KEY), F.col(via).alias(_VIA)).toPandas()
+    return LinkIndex.build(frame, params.via_weight)
+
+
+_KEY, _VIA = "_key", "_via"
 
 
 @dataclass(frozen=True)
-class _LinkIndex:
-    """Capped ``(user, movie)`` pairs as CSR arrays both ways: by movie (over a dense user
-    index) and by user (movie positions)."""
+class LinkIndex:
+    """Capped ``(key, via)`` pairs (e.g. movie, user) as CSR arrays both ways: by via entity
+    (over a dense key index) and by key (dense via positions)."""
 
     key_ids: np.ndarray
-    """Sorted user ids; ``n[i]`` is user ``key_ids[i]``'s number of capped pairs."""
+    """Sorted key ids; ``n[i]`` is key ``key_ids[i]``'s number of capped pairs."""
     n: np.ndarray
     via_ids: np.ndarray
-    """Sorted movie ids; raters of ``via_ids[v]`` are ``members[indptr[v]:indptr[v + 1]]``."""
+    """Sorted via ids; keys of ``via_ids[v]`` are ``members[indptr[v]:indptr[v + 1]]``."""
     indptr: np.ndarray
     members: np.ndarray
     weight: np.ndarray
-    """Per movie: ``raters^-via_weight``."""
+    """Per via entity: ``(its keys)^-via_weight``."""
     key_indptr: np.ndarray
-    """Movies of user ``key_ids[i]``: ``key_movies[key_indptr[i]:key_indptr[i + 1]]``."""
-    key_movies: np.ndarray
+    """Via positions of key ``key_ids[i]``: ``key_vias[key_indptr[i]:key_indptr[i + 1]]``."""
+    key_vias: np.ndarray
 
     @classmethod
-    def build(cls, pairs: pd.DataFrame, via_weight: float) -> _LinkIndex:
-        keys = pairs[C.USER_ID].to_numpy(np.int64)
-        vias = pairs[C.MOVIE_ID].to_numpy(np.int64)
+    def build(cls, pairs: pd.DataFrame, via_weight: float) -> LinkIndex:
+        keys = pairs[_KEY].to_numpy(np.int64)
+        vias = pairs[_VIA].to_numpy(np.int64)
         key_ids, key_pos = np.unique(keys, return_inverse=True)
         via_ids, via_pos = np.unique(vias, return_inverse=True)
         order = np.lexsort((key_pos, via_pos))
         by_key = np.lexsort((via_pos, key_pos))
-        raters = np.bincount(via_pos, minlength=len(via_ids))
-        rated = np.bincount(key_pos, minlength=len(key_ids))
+        members = np.bincount(via_pos, minlength=len(via_ids))
+        linked = np.bincount(key_pos, minlength=len(key_ids))
         return cls(
             key_ids=key_ids,
-            n=rated.astype(np.float64),
+            n=linked.astype(np.float64),
             via_ids=via_ids,
-            indptr=np.r_[0, np.cumsum(raters)],
+            indptr=np.r_[0, np.cumsum(members)],
             members=key_pos[order].astype(np.int32),
-            weight=raters.astype(np.float64) ** -via_weight,
-            key_indptr=np.r_[0, np.cumsum(rated)],
-            key_movies=via_pos[by_key].astype(np.int32),
+            weight=members.astype(np.float64) ** -via_weight,
+            key_indptr=np.r_[0, np.cumsum(linked)],
+            key_vias=via_pos[by_key].astype(np.int32),
         )
 
-
-_DTYPES = {IntegerType(): np.int32, LongType(): np.int64, DoubleType(): np.float64}
-
-
-def _frame(parts: list[tuple[np.ndarray, ...]], schema: StructType) -> pd.DataFrame:
-    """A pandas UDF's output from per-entity tuples of column arrays, typed by ``schema``."""
-    cols = [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else None
-    return pd.DataFrame(
-        {
-            f.name: (cols[i] if cols else np.empty(0)).astype(_DTYPES[f.dataType])
-            for i, f in enumerate(schema.fields)
-        }
-    )
-
-
-def _user_neighbor_block(block: pd.DataFrame, idx: _LinkIndex, params: KnnParams) -> pd.DataFrame:
-    """Top-``k`` neighbours of every user in ``block`` (one ``user_id`` row each), as
-    :func:`cooccurrence_neighbors` defines them."""
-    users = np.sort(block[C.USER_ID].to_numpy(np.int64))
-    pos, known = _lookup(idx.key_ids, users)
-    out: list[tuple[np.ndarray, ...]] = []
-    for user, me in zip(users[known].tolist(), pos[known].tolist(), strict=True):
-        # a user whose every movie had more raters than the cap, none sampled, has no pairs
-        vpos = idx.key_movies[idx.key_indptr[me] : idx.key_indptr[me + 1]]
-        entry, lens = csr_ranges(idx.indptr, vpos)
-        other, inverse = np.unique(idx.members[entry], return_inverse=True)
-        cw = np.bincount(inverse, weights=np.repeat(idx.weight[vpos], lens))
+    def cooccurrences(self, me: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Key position ``me``'s co-occurring keys (positions, ascending, itself excluded),
+        their weighted co-occurrences ``sum d_via^-via_weight`` and plain counts."""
+        vias = self.key_vias[self.key_indptr[me] : self.key_indptr[me + 1]]
+        entry, lens = csr_ranges(self.indptr, vias)
+        other, inverse = np.unique(self.members[entry], return_inverse=True)
+        weighted = np.bincount(inverse, weights=np.repeat(self.weight[vias], lens))
         support = np.bincount(inverse)
         keep = other != me
-        other, cw, support = other[keep], cw[keep], support[keep]
+        return other[keep], weighted[keep], support[keep]
+
+
+def _neighbor_block(
+    keys: np.ndarray, idx: LinkIndex, params: KnnParams, schema: StructType
+) -> pd.DataFrame:
+    """Top-``k`` neighbours of every key in ``keys`` (the module docstring's definition)."""
+    keys = np.sort(keys)
+    pos, known = lookup(idx.key_ids, keys)
+    out: list[tuple[np.ndarray, ...]] = []
+    for key, me in zip(keys[known].tolist(), pos[known].tolist(), strict=True):
+        # (a key whose every via entity was over the cap, none sampled, has no pairs at all)
+        other, cw, support = idx.cooccurrences(me)
         if not len(other):
             continue
         sim = cw / (np.sqrt(idx.n[me]) * np.power(idx.n[other], params.neighbor_pop))
@@ -292,8 +218,8 @@ def _user_neighbor_block(block: pd.DataFrame, idx: _LinkIndex, params: KnnParams
         if params.normalize:
             sim = sim / sim.sum()
         ranks = np.arange(1, len(top) + 1)
-        out.append((np.full(len(top), user), ids[top], sim, support[top], ranks))
-    return _frame(out, _USER_NEIGHBORS)
+        out.append((np.full(len(top), key), ids[top], sim, support[top], ranks))
+    return typed_frame(out, schema)
 
 
 def itemknn_scores(
@@ -325,7 +251,7 @@ def itemknn_scores(
     if candidate_pop > 0:
         counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias(_N)).toPandas()
     model = spark.sparkContext.broadcast(_NeighborArrays.build(edges, counts, candidate_pop))
-    blocks = max(spark.sparkContext.defaultParallelism, int(spark.conf.get(_PARTITIONS)))
+    blocks = udf_groups(spark, 0)
     rated = ratings.select(
         C.USER_ID, C.MOVIE_ID, F.pmod(F.hash(C.USER_ID), F.lit(blocks)).alias(_BLOCK)
     )
@@ -336,7 +262,7 @@ def itemknn_scores(
     return rated.groupBy(_BLOCK).applyInPandas(score, schema=_SCORES)
 
 
-_BLOCK, _PARTITIONS = "_block", "spark.sql.shuffle.partitions"
+_BLOCK = "_block"
 _SCORES = StructType([*RECS.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
 
 
@@ -383,14 +309,6 @@ class _NeighborArrays:
         )
 
 
-def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of ``ids`` in ``sorted_ids`` and which of them are present."""
-    if not len(sorted_ids):
-        return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
-    pos = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
-    return pos, sorted_ids[pos] == ids
-
-
 def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFrame:
     """Every user of ``block`` (``user_id, movie_id`` rows): the summed weights of their rated
     movies' neighbours, rated movies removed, top ``n`` with the best-contributing rated movie."""
@@ -403,7 +321,7 @@ def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFra
     size = len(nb.movie_ids)
     for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(users)], strict=True):
         rated = movies[lo:hi]
-        pos, ok = _lookup(nb.sources, rated)
+        pos, ok = lookup(nb.sources, rated)
         pos = pos[ok]
         if not len(pos):
             continue
@@ -411,7 +329,7 @@ def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFra
         target = nb.targets[edge]
         score = np.bincount(target, weights=nb.weights[edge], minlength=size)
         reached = np.bincount(target, minlength=size) > 0
-        own, mine = _lookup(nb.movie_ids, rated)
+        own, mine = lookup(nb.movie_ids, rated)
         reached[own[mine]] = False
         cand = np.flatnonzero(reached)
         if not len(cand):
@@ -441,7 +359,7 @@ def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFra
                 np.array([because[c] for c in cand.tolist()], dtype=np.int64),
             )
         )
-    return _frame(out, _SCORES)
+    return typed_frame(out, _SCORES)
 
 
 def userknn_scores(
@@ -477,7 +395,7 @@ def userknn_scores(
             (counts[_N].to_numpy(np.float64) + 1.0) ** candidate_pop,
         )
     model = spark.sparkContext.broadcast(divisor)
-    blocks = _blocks(spark, neighbors.select(C.USER_ID).distinct().count())
+    blocks = udf_groups(spark, neighbors.select(C.USER_ID).distinct().count())
 
     def score(block: pd.DataFrame) -> pd.DataFrame:
         return _score_block(block, model.value, n)
@@ -521,4 +439,4 @@ def _score_block(
         top = np.lexsort((cand, -value))[:n]
         ranks = np.arange(1, len(top) + 1)
         out.append((np.full(len(top), users[lo]), cand[top], value[top], ranks))
-    return _frame(out, RECS)
+    return typed_frame(out, RECS)

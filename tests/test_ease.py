@@ -126,24 +126,3 @@ def test_sparse_co_ratings_match_the_definition(spark):
     assert got.keys() == want.keys()
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=1e-9), key
-
-
-def test_item_knn_counts_are_shared_only_when_cap_and_seed_agree(spark):
-    """EASE reads only the plain co-rating counts, so item-kNN's self-join (its own user
-    weighting) gives the same weights; a different cap would not, and is refused."""
-    from recsys.ease import shares_cooccurrences
-    from recsys.itemknn import KnnParams, item_cooccurrences
-
-    rnd = np.random.default_rng(4)
-    x = (rnd.random((30, 12)) < 0.3).astype(float)
-    rows = [(int(u) + 1, int(m) + 1, 4.0) for u, m in zip(*np.nonzero(x), strict=True)]
-    ratings = spark.createDataFrame(rows, RATINGS)
-    params, knn = EaseParams(k=5, reg=1.0, max_per_user=4), KnnParams(via_weight=1.0, max_per_via=4)
-    assert shares_cooccurrences(params, knn)
-    assert not shares_cooccurrences(params, KnnParams(max_per_via=5))
-    counts = item_cooccurrences(ratings, knn)
-    shared = ease_weights(ratings, params, counts)
-    assert shared.count() > 20
-    assert_df_equality(
-        shared, ease_weights(ratings, params), ignore_row_order=True, ignore_nullable=True
-    )

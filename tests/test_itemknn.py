@@ -190,22 +190,71 @@ def _random_ratings(spark, seed: int, users: int = 60, movies: int = 40):
     return spark.createDataFrame([(u, m, 3.0) for u, m in rows], RATINGS)
 
 
+def _neighbors_by_definition(ratings, key, via, params):
+    """Top-k co-occurrence neighbours as the plain relational definition (self-join on the
+    capped pairs, groupBy, window): what the numpy blocks must reproduce."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from recsys.itemknn import _capped
+
+    pairs = _capped(ratings, key, via, params.max_per_via, params.seed)
+    x = pairs.select(
+        key,
+        via,
+        F.pow(F.count("*").over(Window.partitionBy(via)).cast("double"), -params.via_weight).alias(
+            "_w"
+        ),
+        F.count("*").over(Window.partitionBy(key)).cast("double").alias("_n"),
+    )
+    a = x.select(F.col(key).alias("_i"), via, "_w", F.col("_n").alias("_ni"))
+    b = x.select(F.col(key).alias("_j"), via, F.col("_n").alias("_nj"))
+    both = (
+        a.join(b, via)
+        .where(F.col("_i") != F.col("_j"))
+        .groupBy("_i", "_j", "_ni", "_nj")
+        .agg(F.sum("_w").alias("_cw"), F.count("*").alias(C.SUPPORT))
+    )
+    sim = F.col("_cw") / (F.sqrt("_ni") * F.pow("_nj", params.neighbor_pop))
+    if params.shrink > 0:
+        sim = sim * F.col(C.SUPPORT) / (F.col(C.SUPPORT) + F.lit(float(params.shrink)))
+    order = Window.partitionBy("_i").orderBy(F.col(C.SIMILARITY).desc(), "_j")
+    top = (
+        both.select("_i", "_j", sim.alias(C.SIMILARITY), C.SUPPORT)
+        .withColumn(C.RANK, F.row_number().over(order))
+        .where(F.col(C.RANK) <= params.k)
+    )
+    similarity = F.col(C.SIMILARITY)
+    if params.normalize:
+        similarity = similarity / F.sum(C.SIMILARITY).over(Window.partitionBy("_i"))
+    return top.select(
+        F.col("_i").cast("int").alias(key),
+        F.col("_j").cast("int").alias(C.NEIGHBOR_ID),
+        similarity.cast("double").alias(C.SIMILARITY),
+        F.col(C.SUPPORT).cast("long").alias(C.SUPPORT),
+        F.col(C.RANK).cast("int").alias(C.RANK),
+    )
+
+
+@pytest.mark.parametrize("role", ["item", "user"])
 @pytest.mark.parametrize(
     "params",
     [
         KnnParams(k=5, via_weight=0.0, normalize=False),
         KnnParams(k=7, via_weight=1.0, shrink=3.0, neighbor_pop=0.8),
-        KnnParams(k=4, max_per_via=6),  # popular movies sampled down to 6 raters
+        KnnParams(k=4, max_per_via=6),  # entities sampled down to 6 links each
     ],
 )
-def test_vectorised_user_neighbors_match_the_relational_definition(spark, params):
-    """The broadcast user-neighbour blocks give the rows of the self-join definition
-    (:func:`cooccurrence_neighbors` with users as keys), support and ranks included."""
-    from recsys.itemknn import cooccurrence_neighbors
-
+def test_block_neighbors_match_the_relational_definition(spark, params, role):
+    """The numpy blocks give the rows of the self-join definition, for movies through users
+    and users through movies: similarity, support and ranks."""
     ratings = _random_ratings(spark, seed=11)
-    expected = cooccurrence_neighbors(ratings, C.USER_ID, C.MOVIE_ID, params)
-    actual = user_neighbors(ratings, params)
+    if role == "item":
+        expected = _neighbors_by_definition(ratings, C.MOVIE_ID, C.USER_ID, params)
+        actual = item_neighbors(ratings, params)
+    else:
+        expected = _neighbors_by_definition(ratings, C.USER_ID, C.MOVIE_ID, params)
+        actual = user_neighbors(ratings, params)
     _assert_same_rows(actual, expected)
 
 

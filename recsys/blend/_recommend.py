@@ -30,11 +30,10 @@ from recsys.blend._reasons import attach_reasons
 from recsys.blend._rerank import mmr_rerank
 from recsys.blend._similar import blend_similar_movies
 from recsys.blend._weights import DEFAULT_WEIGHTS, BlendWeights
-from recsys.ease import EaseParams, ease_scores, ease_weights, shares_cooccurrences
+from recsys.ease import EaseParams, ease_scores, ease_weights
 from recsys.errors import RecsysError
 from recsys.itemknn import (
     KnnParams,
-    item_cooccurrences,
     item_neighbors,
     itemknn_scores,
     user_neighbors,
@@ -125,15 +124,12 @@ def candidate_sources(
     als: DataFrame | None = None,
     content: DataFrame | None = None,
     item_nbrs: DataFrame | None = None,
-    item_counts: DataFrame | None = None,
 ) -> Sources:
     """Every candidate source as a recs frame (``user_id, movie_id, score[, because]``).
 
     ``als`` / ``content`` are taken as given (their own stages' top-N tables); item-kNN,
     user-kNN and popularity are computed here from ``ratings``. ``item_nbrs`` lets a caller
-    pass item neighbours it already wrote (so they are not recomputed), ``item_counts`` the
-    movies' co-occurrence counts behind them (:func:`recsys.itemknn.item_cooccurrences`),
-    which EASE reuses when :func:`recsys.ease.shares_cooccurrences` says it can.
+    pass item neighbours it already wrote (so they are not recomputed).
     """
     n = params.candidates
     nbrs = item_nbrs if item_nbrs is not None else item_neighbors(ratings, params.item_knn)
@@ -148,8 +144,7 @@ def candidate_sources(
         ratings, nbrs, n=n, candidate_pop=params.item_knn.candidate_pop
     )
     if params.ease is not None:
-        shared = item_counts if shares_cooccurrences(params.ease, params.item_knn) else None
-        frames["ease"] = ease_scores(ratings, ease_weights(ratings, params.ease, shared), n=n)
+        frames["ease"] = ease_scores(ratings, ease_weights(ratings, params.ease), n=n)
     if params.user_knn is not None:
         frames["userknn"] = userknn_scores(
             ratings,
@@ -214,17 +209,12 @@ def recommend(
             content = content_scores(ratings, content_nbrs, n=params.candidates)
         ratings = ratings.persist(StorageLevel.MEMORY_AND_DISK)  # every source reads it
         with run.timed("item_neighbors"):
-            # one self-join of ratings for item-kNN and EASE
-            counts = item_cooccurrences(ratings, params.item_knn).persist()
-            nbrs = item_neighbors(ratings, params.item_knn, counts)
+            nbrs = item_neighbors(ratings, params.item_knn)
             version = lake.overwrite(C.T_ITEM_NEIGHBORS, nbrs, run_id=run.run_id)
             nbrs = lake.read(C.T_ITEM_NEIGHBORS, version=version)
             run.wrote(C.T_ITEM_NEIGHBORS, version, rows=lake.count(C.T_ITEM_NEIGHBORS, version))
         with run.timed("source_models"):  # the eager parts: EASE's weights, user-kNN's index
-            sources = candidate_sources(
-                ratings, params, als=als, content=content, item_nbrs=nbrs, item_counts=counts
-            )
-        counts.unpersist()  # EASE's weights are computed (and cached) by now
+            sources = candidate_sources(ratings, params, als=als, content=content, item_nbrs=nbrs)
         frames = {}
         for name, frame in sources.frames.items():
             # Each source alone is a small table (users x candidates rows); computed one at a

@@ -39,7 +39,7 @@ from recsys.content._features import (
     distance_for_similarity,
     similarity_from_distance,
 )
-from recsys.sparse import csr_ranges
+from recsys.vectorised import csr_ranges
 
 DEFAULT_K = 20
 
