@@ -54,3 +54,11 @@ def test_readme_command_runs_to_the_end_on_the_tiny_preset(tmp_path):
     assert any(k.startswith("blend.source.") for k in result["seconds"])
     assert result["jvm_peak_mib"] > 0 and result["python_peak_mib"] > 0
     assert "| tiny |" in done.stdout and "build / reference" in done.stdout
+    # the neighbourhood benchmark runs to its end on the lake the run left behind
+    lake = tmp_path / "work" / "tiny" / "lake"
+    cmd = [sys.executable, str(REPO / "benchmarks" / "neighbours.py"), "--lake", str(lake),
+           "--profile", profile]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    for step in ("item-kNN neighbours", "user-kNN scores (top 50)", "EASE weights"):
+        assert step in done.stdout, step
