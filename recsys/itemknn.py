@@ -395,7 +395,7 @@ def userknn_scores(
             (counts[_N].to_numpy(np.float64) + 1.0) ** candidate_pop,
         )
     model = spark.sparkContext.broadcast(divisor)
-    blocks = udf_groups(spark, neighbors.select(C.USER_ID).distinct().count())
+    blocks = udf_groups(spark, ratings.select(C.USER_ID).distinct().count())  # not neighbors: lazy
 
     def score(block: pd.DataFrame) -> pd.DataFrame:
         return _score_block(block, model.value, n)
