@@ -58,7 +58,7 @@ class EaseParams:
     reg: float = 300.0
     """Ridge penalty (EASE's lambda), in co-rating counts: larger = smoother, more popular."""
     max_per_user: int = 500
-    """Cap on one user's ratings entering the co-occurrence self-join (seeded sample)."""
+    """Cap on one user's ratings entering the co-rating counts (seeded sample)."""
     seed: int = 42
 
     def as_dict(self) -> dict[str, object]:

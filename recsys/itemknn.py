@@ -83,7 +83,8 @@ class KnnParams:
     normalize: bool = True
     """Scale each movie's kept neighbours to sum 1, so every rated movie casts one vote."""
     max_per_via: int = 500
-    """Cap on one user's ratings entering the self-join (seeded sample); bounds the join."""
+    """Cap on one entity's links (a user's ratings for item-kNN, a movie's raters for user-kNN;
+    a seeded sample): bounds the pair work at entities x cap^2 / 2."""
     candidate_pop: float = 0.0
     """Divide a candidate's final score by (n_j + 1)^candidate_pop (popularity debiasing)."""
     seed: int = 42
@@ -121,8 +122,8 @@ def block_neighbors(ratings: DataFrame, key: str, via: str, params: KnnParams) -
     entity's co-occurrences are one ``bincount`` over the members of its ``via`` entities. The
     self-join shuffled a row per co-occurring pair (~135M for items, ~250M for users at 1M
     ratings) and ranked every pair with a window; the work per entity is the same, the rows
-    are gone. The index is at most ``ratings`` pairs (fewer where caps bite): like ALS's
-    factors it is the model's input, kept on the driver only to be broadcast.
+    are gone. The index holds at most the ratings' pairs (fewer where the caps bite) and
+    passes through the driver only on its way to the broadcast.
     """
     spark = ratings.sparkSession
     index = spark.sparkContext.broadcast(link_index(ratings, key, via, params))
