@@ -248,10 +248,8 @@ def itemknn_scores(
         F.col(C.NEIGHBOR_ID).cast("int").alias(C.MOVIE_ID),
         F.col(weight).cast("double").alias(_W),
     ).toPandas()  # movies x k rows: the model, as ALS's item factors
-    counts = None
-    if candidate_pop > 0:
-        counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias(_N)).toPandas()
-    model = spark.sparkContext.broadcast(_NeighborArrays.build(edges, counts, candidate_pop))
+    divisor = _popularity_divisor(ratings, candidate_pop)
+    model = spark.sparkContext.broadcast(_NeighborArrays.build(edges, divisor))
     blocks = udf_groups(spark, 0)
     rated = ratings.select(
         C.USER_ID, C.MOVIE_ID, F.pmod(F.hash(C.USER_ID), F.lit(blocks)).alias(_BLOCK)
@@ -284,21 +282,11 @@ class _NeighborArrays:
     """Per target movie: ``(n_ratings + 1)^candidate_pop`` (1 without debiasing)."""
 
     @classmethod
-    def build(
-        cls, edges: pd.DataFrame, counts: pd.DataFrame | None, power: float
-    ) -> _NeighborArrays:
+    def build(cls, edges: pd.DataFrame, divisor: _Divisor | None) -> _NeighborArrays:
         edges = edges.sort_values([_SRC, C.MOVIE_ID], kind="stable")
         src = edges[_SRC].to_numpy(np.int64)
         movie_ids, targets = np.unique(edges[C.MOVIE_ID].to_numpy(np.int64), return_inverse=True)
         sources, starts = np.unique(src, return_index=True)
-        divisor = np.ones(len(movie_ids))
-        if counts is not None and power > 0:
-            n = np.zeros(len(movie_ids))
-            ids = counts[C.MOVIE_ID].to_numpy(np.int64)
-            pos = np.searchsorted(movie_ids, ids).clip(max=max(len(movie_ids) - 1, 0))
-            hit = (movie_ids[pos] == ids) if len(movie_ids) else np.zeros(len(ids), bool)
-            n[pos[hit]] = counts[_N].to_numpy(np.float64)[hit]
-            divisor = (n + 1.0) ** power
         return cls(
             sources=sources,
             indptr=np.append(starts, len(src)),
@@ -306,8 +294,33 @@ class _NeighborArrays:
             weights=edges[_W].to_numpy(np.float64),
             source_of_edge=src,
             movie_ids=movie_ids,
-            divisor=divisor,
+            divisor=_divisor_of(divisor, movie_ids),
         )
+
+
+_Divisor = tuple[np.ndarray, np.ndarray]
+"""Sorted movie ids and each one's ``(n_ratings + 1)^candidate_pop``."""
+
+
+def _popularity_divisor(ratings: DataFrame, power: float) -> _Divisor | None:
+    """Per rated movie, the popularity debiasing divisor of a candidate's score (``None``
+    when ``power <= 0``); catalogue-sized, collected to be broadcast with a scorer."""
+    if power <= 0:
+        return None
+    counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias(_N)).toPandas()
+    counts = counts.sort_values(C.MOVIE_ID)
+    return (
+        counts[C.MOVIE_ID].to_numpy(np.int64),
+        (counts[_N].to_numpy(np.float64) + 1.0) ** power,
+    )
+
+
+def _divisor_of(divisor: _Divisor | None, movie_ids: np.ndarray) -> np.ndarray:
+    """The divisor of each of ``movie_ids`` (1, as for n = 0, without debiasing)."""
+    if divisor is None:
+        return np.ones(len(movie_ids))
+    pos, known = lookup(divisor[0], movie_ids)
+    return np.where(known, divisor[1][pos], 1.0)
 
 
 def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFrame:
@@ -387,15 +400,7 @@ def userknn_scores(
         F.lit(None).cast("double").alias(C.SIMILARITY),
         _MOVIES,
     )
-    divisor = None
-    if candidate_pop > 0:
-        counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).alias(_N)).toPandas()
-        counts = counts.sort_values(C.MOVIE_ID)  # catalogue-sized
-        divisor = (
-            counts[C.MOVIE_ID].to_numpy(np.int64),
-            (counts[_N].to_numpy(np.float64) + 1.0) ** candidate_pop,
-        )
-    model = spark.sparkContext.broadcast(divisor)
+    model = spark.sparkContext.broadcast(_popularity_divisor(ratings, candidate_pop))
     blocks = udf_groups(spark, ratings.select(C.USER_ID).distinct().count())  # not neighbors: lazy
 
     def score(block: pd.DataFrame) -> pd.DataFrame:
@@ -411,9 +416,7 @@ def userknn_scores(
 _MOVIES = "_movies"
 
 
-def _score_block(
-    block: pd.DataFrame, divisor: tuple[np.ndarray, np.ndarray] | None, n: int
-) -> pd.DataFrame:
+def _score_block(block: pd.DataFrame, divisor: _Divisor | None, n: int) -> pd.DataFrame:
     """Rows ``user_id, neighbor_id, similarity, _movies`` (``similarity`` null on the user's
     own row): each user's summed neighbour similarities per unrated movie, top ``n``."""
     users = block[C.USER_ID].to_numpy(np.int64)
@@ -435,8 +438,7 @@ def _score_block(
         rated = np.concatenate(lists[lo:hi][mine]) if mine.any() else np.empty(0, np.int64)
         keep = ~np.isin(cand, rated)
         cand, value = cand[keep], value[keep]
-        if divisor is not None:
-            value = value / divisor[1][np.searchsorted(divisor[0], cand)]
+        value = value / _divisor_of(divisor, cand)
         top = np.lexsort((cand, -value))[:n]
         ranks = np.arange(1, len(top) + 1)
         out.append((np.full(len(top), users[lo]), cand[top], value[top], ranks))

@@ -326,3 +326,6 @@ def test_object_store_file_listing_matches_the_local_footer_listing(spark, tmp_p
     local = _data_files(folder)
     assert len(local) == 3 and sum(r[3] for r in local) == 29 * 7
     assert sorted(engine._listing(df.schema, folder)) == local
+    empty = str(tmp_path / "empty")
+    df.limit(0).write.parquet(empty)  # Spark still writes a file, with a schema and no rows
+    assert _data_files(empty) == engine._listing(df.schema, empty) == []

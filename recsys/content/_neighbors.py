@@ -39,7 +39,7 @@ from recsys.content._features import (
     distance_for_similarity,
     similarity_from_distance,
 )
-from recsys.vectorised import csr_ranges
+from recsys.vectorised import csr_ranges, typed_frame
 
 DEFAULT_K = 20
 
@@ -206,12 +206,4 @@ def _block_neighbors(
         top = cand[np.lexsort((cand, -sim[cand]))][:k]  # dense order = id order
         ranks = np.arange(1, len(top) + 1)
         out.append((np.full(len(top), idx.movie_ids[q]), idx.movie_ids[top], sim[top], ranks))
-    cols = [np.concatenate(c) for c in zip(*out, strict=True)] if out else [np.empty(0)] * 4
-    return pd.DataFrame(
-        {
-            C.MOVIE_ID: cols[0].astype(np.int32),
-            C.NEIGHBOR_ID: cols[1].astype(np.int32),
-            C.SIMILARITY: cols[2].astype(np.float64),
-            C.RANK: cols[3].astype(np.int32),
-        }
-    )
+    return typed_frame(out, MOVIE_NEIGHBORS)

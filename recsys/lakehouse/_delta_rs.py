@@ -69,8 +69,9 @@ def _local_path(uri: str) -> str | None:
 
 
 def _data_files(folder: str) -> list[tuple[str, int, int, int]]:
-    """``(name, size, mtime ms, rows)`` of every Parquet file Spark wrote into a local
-    folder, rows read from the files' footers (no Spark job, no data read)."""
+    """``(name, size, mtime ms, rows)`` of every non-empty Parquet file Spark wrote into a
+    local folder, rows read from the files' footers (no Spark job, no data read). Empty files
+    are left out, as the object-store listing (which sees only files with rows) leaves them."""
     entries = [
         e
         for e in os.scandir(folder)
@@ -78,10 +79,10 @@ def _data_files(folder: str) -> list[tuple[str, int, int, int]]:
     ]
     out = []
     for e in sorted(entries, key=lambda e: e.name):
-        st = e.stat()
-        out.append(
-            (e.name, st.st_size, st.st_mtime_ns // 1_000_000, pq.read_metadata(e.path).num_rows)
-        )
+        rows = pq.read_metadata(e.path).num_rows
+        if rows:
+            st = e.stat()
+            out.append((e.name, st.st_size, st.st_mtime_ns // 1_000_000, rows))
     return out
 
 
