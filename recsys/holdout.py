@@ -24,7 +24,7 @@ from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
 from recsys.evaluation import (
-    evaluate_recs,
+    evaluate_models,
     metrics_rows,
     most_popular,
     random_recs,
@@ -33,7 +33,8 @@ from recsys.evaluation import (
     write_metrics,
 )
 from recsys.lakehouse import Lake
-from recsys.pipeline import run_pipeline
+from recsys.pipeline import DEFAULT_ARGV, STAGES, run_pipeline
+from recsys.pipeline import stage_args as parse_stage_args
 
 # model name in `metrics` -> (pipeline stage that makes it, table it writes)
 MODEL_TABLES: dict[str, tuple[str, str]] = {
@@ -44,6 +45,9 @@ MODEL_TABLES: dict[str, tuple[str, str]] = {
 BASELINES: tuple[str, ...] = ("most-popular", "most-popular-rated", "random")
 SPLITS: tuple[str, ...] = ("stratified", "temporal")
 SCRATCH = "_eval"
+# Switches that make a model job write only the table its metrics read (no model files, factor
+# tables or similar_movies): the scratch run is scored, never served.
+SCORING_FLAGS: dict[str, str] = {"als": "candidates_only", "blend": "no_similar"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,20 @@ def _write_scratch(lake: Lake, scratch: Lake, train: DataFrame, test: DataFrame)
         scratch.overwrite(C.T_TAGS, tags, job="evaluate")
 
 
+def scoring_args(
+    stages: Sequence[str], given: Mapping[str, argparse.Namespace | Sequence[str]] | None
+) -> dict[str, argparse.Namespace]:
+    """The model jobs' arguments as the pipeline would parse them, plus :data:`SCORING_FLAGS`."""
+    out = {}
+    for stage in stages:
+        args = (given or {}).get(stage) or DEFAULT_ARGV.get(stage, [])
+        if not isinstance(args, argparse.Namespace):
+            args = parse_stage_args(STAGES[stage], args)
+        flag = SCORING_FLAGS.get(stage)
+        out[stage] = argparse.Namespace(**{**vars(args), **({flag: True} if flag else {})})
+    return out
+
+
 def _recs(table: DataFrame) -> DataFrame:
     """The recommendation contract from a model's table (ranks from the table when present)."""
     if C.RANK in table.columns:
@@ -141,7 +159,7 @@ def evaluate_holdout(
         if stages:
             _write_scratch(lake, scratch.lake, train, test)
             train = scratch.lake.read(C.T_RATINGS)  # the split, computed once
-            run_pipeline(scratch, stage_args, stages=stages)
+            run_pipeline(scratch, scoring_args(stages, stage_args), stages=stages)
         test = test.persist(StorageLevel.MEMORY_AND_DISK)  # read by every model's metrics
         cached.append(test)
         test_users = test.select(C.USER_ID).distinct()
@@ -157,14 +175,13 @@ def evaluate_holdout(
             )
         if "random" in spec.models:
             outputs["random"] = random_recs(train, test_users, k=spec.k, seed=spec.seed)
-        rows = []
         params = {"split": spec.split, "ratio": spec.ratio, "seed": spec.seed}
-        for model, recs in outputs.items():
-            recs = recs.filter(F.col(C.RANK) <= spec.k).persist(StorageLevel.MEMORY_AND_DISK)
-            cached.append(recs)  # top-k rows only: ranking and beyond-accuracy both read them
-            values = evaluate_recs(recs, train, test, movies=movies, k=spec.k)
-            result.metrics[model] = values
-            rows.append(metrics_rows(run_id, dataset, spec.split, model, params, values, spec.k))
+        if outputs:
+            result.metrics = evaluate_models(outputs, train, test, movies=movies, k=spec.k)
+        rows = [
+            metrics_rows(run_id, dataset, spec.split, model, params, values, spec.k)
+            for model, values in result.metrics.items()
+        ]
         if rows:
             table = rows[0]
             for more in rows[1:]:

@@ -26,6 +26,17 @@ BASE_CONF: dict[str, str] = {
 # The thread count of each BLAS library Spark's netlib loader may find (OpenBLAS, MKL, BLIS).
 BLAS_THREAD_VARS: tuple[str, ...] = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 VERBOSE_LEVELS = frozenset({"ALL", "TRACE", "DEBUG", "INFO"})
+LOCAL_JIT_OPTIONS: tuple[str, ...] = (
+    "-XX:Tier4InvocationThreshold=40000",
+    "-XX:Tier4MinInvocationThreshold=20000",
+    "-XX:Tier4CompileThreshold=50000",
+    "-XX:Tier4BackEdgeThreshold=320000",
+)
+"""Later optimising (C2) compilation in a local session, where every task runs in the driver
+JVM. A run of many short Spark jobs keeps the C2 compiler busy with planner code and generated
+classes that each run only briefly: on the 2-core machine it took 106-116 of the quick start's
+~270 JVM CPU seconds. With 8x the default tier-4 thresholds such code stays at the cheap C1
+tier and what is really hot is still optimised (benchmarks/RESULTS.md has the side-by-side)."""
 LOG4J2_CONF = str(resources.files("recsys.resources").joinpath("log4j2.properties"))
 """Spark's logging without its start-up notices (a file inside the installed package)."""
 
@@ -41,9 +52,14 @@ def spark_conf(settings: SparkSettings) -> dict[str, str]:
     if settings.blas_threads is not None:
         for var in BLAS_THREAD_VARS:
             conf[f"spark.executorEnv.{var}"] = str(settings.blas_threads)
+    # read only when this process starts the driver JVM (local runs, pytest, notebooks)
+    java_options = []
     if settings.log_level.upper() not in VERBOSE_LEVELS:
-        # read only when this process starts the driver JVM (local runs, pytest, notebooks)
-        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={LOG4J2_CONF}"
+        java_options.append(f"-Dlog4j2.configurationFile={LOG4J2_CONF}")
+    if (settings.master or "").startswith("local"):
+        java_options += LOCAL_JIT_OPTIONS
+    if java_options:
+        conf["spark.driver.extraJavaOptions"] = " ".join(java_options)
     if (settings.master or "").startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
         # Local Python workers (pandas UDFs) must be this interpreter (the venv with pandas and
         # pyarrow), not whatever `python3` is first on the PATH. The conf covers the JVM side;

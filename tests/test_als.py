@@ -226,3 +226,25 @@ def test_train_als_explicit_job_end_to_end_and_the_saved_model_predicts(spark, l
     assert len(scored) == 2 and all(r[C.PREDICTION] == r[C.PREDICTION] for r in scored)  # no NaN
     top = loaded.recommendForUserSubset(pairs.select(C.USER_ID), 2).collect()
     assert sorted(r[C.USER_ID] for r in top) == [1, 2]
+
+
+def test_candidates_only_writes_no_model_or_factor_tables(spark, tmp_path):
+    """`--candidates-only` (what the evaluate stage's scoring run passes) writes the candidates
+    the blend reads and nothing a server would load."""
+    from pathlib import Path
+
+    from recsys.als._outputs import model_path
+    from recsys.cli import build_parser
+    from recsys.cli import train_als as job
+    from recsys.lakehouse import Lake
+
+    lake = Lake(spark, str(tmp_path / "lake"), engine="delta-rs")
+    train, _ = _planted(spark, n_users=20, n_items=12)
+    lake.overwrite(C.T_RATINGS, train.withColumn(C.RATED_AT, F.lit(None).cast("timestamp")))
+    argv = ["train-als", "--rank", "2", "--max-iter", "2", "--top-n", "3", "--split", "none",
+            "--run-id", "scoring", "--num-blocks", "2", "--candidates-only"]  # fmt: skip
+    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root)
+    assert job.run(build_parser("train-als").parse_args(argv), ctx) == 0
+    assert lake.read(C.T_ALS_CANDIDATES).count() > 0
+    assert not lake.exists(C.T_ALS_USER_FACTORS) and not lake.exists(C.T_ALS_ITEM_FACTORS)
+    assert not Path(model_path(lake, "scoring")).exists()

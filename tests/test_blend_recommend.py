@@ -89,3 +89,17 @@ def test_new_movie_reaches_a_content_led_user(written):
     assert mine[7][C.REASON] == "because you rated Casino (1995) 5/5"
     similar = lake.read(C.T_SIMILAR_MOVIES).where(F.col(C.MOVIE_ID) == 7).collect()
     assert [(r[C.SIMILAR_MOVIE_ID], r[C.CONTENT_SIMILARITY]) for r in similar] == [(3, 0.9)]
+
+
+def test_similar_k_zero_skips_similar_movies(spark, tmp_path):
+    """A scoring run (similar_k=0, `recommend --no-similar`) writes recommendations only."""
+    from recsys.lakehouse import Lake
+
+    lake = Lake(spark, str(tmp_path / "lake"), engine="delta-rs")
+    movies = [(m, t, 1995, g, None) for m, (t, g) in TITLES.items()]
+    ratings = [(u, m, float(r), None) for u, h in HISTORY.items() for m, r in h]
+    lake.overwrite(C.T_MOVIES, spark.createDataFrame(movies, MOVIES))
+    lake.overwrite(C.T_RATINGS, spark.createDataFrame(ratings, RATINGS))
+    summary = recommend(spark, lake, params=RecommendParams(n=N, similar_k=0))
+    assert summary["recommendations"] > 0 and summary["similar_movies"] == 0
+    assert lake.exists(C.T_RECOMMENDATIONS) and not lake.exists(C.T_SIMILAR_MOVIES)

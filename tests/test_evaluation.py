@@ -23,6 +23,8 @@ from recsys.evaluation import (
     METRICS_SCHEMA,
     SplitError,
     beyond_accuracy_metrics,
+    evaluate_models,
+    evaluate_recs,
     format_metrics,
     metrics_rows,
     most_popular,
@@ -144,6 +146,30 @@ def test_beyond_accuracy_hand_computed(spark):
     assert got["diversity"] == pytest.approx(((0.5 + 1 + 1) / 3 + 0.0) / 2)
     # k cuts the list: only rank 1 counts
     assert beyond_accuracy_metrics(recs, train, k=1)["coverage"] == pytest.approx(1 / 4)
+
+
+def test_evaluate_models_scores_each_model_as_alone(spark):
+    """The grouped pass over several models gives each model exactly its one-model numbers;
+    a model with no recommendations gets zeros, not a missing row."""
+    train = _ratings(spark, [(u, m, 4, 0) for u in (1, 2, 3) for m in range(1, u + 3)])
+    test = spark.createDataFrame([(1, 5), (1, 6), (2, 1), (3, 7), (4, 2)], PAIRS)
+    movies = spark.createDataFrame(
+        [(m, [["a", "b"], ["b"], ["c"]][m % 3]) for m in range(1, 8)],
+        "movie_id int, genres array<string>",
+    )
+    recs = {
+        "a": _recs(spark, [(1, 5, 1), (1, 2, 2), (1, 6, 3), (2, 3, 1), (3, 7, 2), (3, 1, 1)]),
+        "b": _recs(spark, [(1, 6, 1), (2, 1, 1), (2, 4, 2), (4, 2, 3), (4, 3, 1)]),
+        "empty": spark.createDataFrame([], RECS),
+    }
+    got = evaluate_models(recs, train, test, movies=movies, k=2)
+    assert set(got) == set(recs)
+    for name, df in recs.items():
+        alone = evaluate_recs(df, train, test, movies=movies, k=2)
+        assert got[name] == pytest.approx(alone), name
+    assert got["a"] != pytest.approx(got["b"])
+    assert got["empty"]["ndcg"] == 0.0 and got["empty"]["users"] == 4
+    assert got["empty"]["coverage"] == 0.0
 
 
 # ---------------------------------------------------------------------------------- splits

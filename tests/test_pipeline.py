@@ -134,6 +134,17 @@ def test_evaluate_scored_every_model_and_baseline(run):
     assert not (Path(run.lake.root) / "_eval" / evaluate_id).exists()  # scratch removed
 
 
+def test_the_scoring_run_keeps_every_model_argument_and_writes_less():
+    """evaluate's scratch run parses each model job's arguments as the pipeline does (ALS's
+    default `--split none` included) and adds only the switches that skip unread tables."""
+    from recsys.holdout import scoring_args
+
+    got = scoring_args(["als", "content", "blend"], {"blend": ["--candidates", "30"]})
+    assert got["als"].split == "none" and got["als"].candidates_only is True
+    assert got["blend"].candidates == 30 and got["blend"].no_similar is True
+    assert not hasattr(got["content"], "candidates_only")
+
+
 def test_reports_show_titles_reasons_and_metrics(run, recs):
     user = recs.agg(F.min(C.USER_ID)).first()[0]
     text = user_report(run.lake, n=N)

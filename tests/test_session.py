@@ -6,7 +6,13 @@ from pathlib import Path
 
 from recsys.cli import build_parser, overrides
 from recsys.config import SparkSettings, load_settings
-from recsys.session import BLAS_THREAD_VARS, LOG4J2_CONF, blas_description, spark_conf
+from recsys.session import (
+    BLAS_THREAD_VARS,
+    LOCAL_JIT_OPTIONS,
+    LOG4J2_CONF,
+    blas_description,
+    spark_conf,
+)
 
 
 def test_blas_threads_travel_to_the_executors():
@@ -18,12 +24,21 @@ def test_blas_threads_travel_to_the_executors():
 
 
 def test_default_log_level_uses_the_packaged_quiet_log4j2_file():
-    conf = spark_conf(SparkSettings())
+    conf = spark_conf(SparkSettings(master=None))
     assert conf["spark.driver.extraJavaOptions"] == f"-Dlog4j2.configurationFile={LOG4J2_CONF}"
     text = Path(LOG4J2_CONF).read_text()
     assert "org.apache.spark.util.Utils" in text and "rootLogger.level = warn" in text
-    verbose = spark_conf(SparkSettings(log_level="INFO"))
+    verbose = spark_conf(SparkSettings(master=None, log_level="INFO"))
     assert "spark.driver.extraJavaOptions" not in verbose
+
+
+def test_a_local_driver_gets_the_jit_thresholds_and_a_cluster_does_not():
+    local = spark_conf(SparkSettings(master="local[2]"))["spark.driver.extraJavaOptions"]
+    assert local.split() == [f"-Dlog4j2.configurationFile={LOG4J2_CONF}", *LOCAL_JIT_OPTIONS]
+    verbose = spark_conf(SparkSettings(master="local[2]", log_level="INFO"))
+    assert verbose["spark.driver.extraJavaOptions"].split() == list(LOCAL_JIT_OPTIONS)
+    cluster = spark_conf(SparkSettings(master="yarn"))["spark.driver.extraJavaOptions"]
+    assert "Tier4" not in cluster
 
 
 def test_profile_conf_wins_over_the_defaults():

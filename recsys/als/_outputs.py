@@ -46,20 +46,28 @@ def search_rows(lake: Lake, run_id: str, dataset: str, result: ALSRunResult) -> 
 
 
 def write_outputs(
-    lake: Lake, run: RunRecorder, result: ALSRunResult, dataset: str, split: str, k: int
+    lake: Lake,
+    run: RunRecorder,
+    result: ALSRunResult,
+    dataset: str,
+    split: str,
+    k: int,
+    candidates_only: bool = False,
 ) -> DataFrame | None:
     """Write every table of the run (recording versions in ``run``); returns the metric rows
-    written (``None`` when the run had no held-out evaluation)."""
+    written (``None`` when the run had no held-out evaluation). ``candidates_only`` skips the
+    model and the factor tables, which a scoring run (the evaluate stage's) never reads."""
     assert result.final is not None and result.candidates is not None
     run_id = run.run_id
     final = result.final
-    final.model.write().overwrite().save(model_path(lake, run_id))
     meta = {"run_id": run_id, "job": "train_als"}
-    for table, df in (
-        (C.T_ALS_USER_FACTORS, final.user_factors),
-        (C.T_ALS_ITEM_FACTORS, final.item_factors),
-    ):
-        run.wrote(table, lake.overwrite(table, _factors(df, run_id), **meta))
+    if not candidates_only:
+        final.model.write().overwrite().save(model_path(lake, run_id))
+        for table, df in (
+            (C.T_ALS_USER_FACTORS, final.user_factors),
+            (C.T_ALS_ITEM_FACTORS, final.item_factors),
+        ):
+            run.wrote(table, lake.overwrite(table, _factors(df, run_id), **meta))
     candidates = result.candidates.select(
         *(F.col(f.name).cast(f.dataType) for f in CANDIDATES.fields if f.name != C.RUN_ID),
         F.lit(run_id).alias(C.RUN_ID),

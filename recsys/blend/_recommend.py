@@ -95,6 +95,8 @@ class RecommendParams:
     """Neighbourhood EASE (:mod:`recsys.ease`); None switches the source off."""
     weights: BlendWeights = DEFAULT_WEIGHTS
     similar_k: int = 20
+    """Movies kept per movie in ``similar_movies``; 0 skips that table (a scoring run, such as
+    the evaluate stage's, reads only ``recommendations``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -241,11 +243,13 @@ def recommend(
                 F.count(F.lit(1)).alias("rows"), F.countDistinct(C.USER_ID).alias("users")
             ).first()
             run.wrote(C.T_RECOMMENDATIONS, version, rows=stats["rows"])
-        with run.timed("similar_movies"):
-            similar = blend_similar_movies(nbrs, content_nbrs, k=params.similar_k)
-            version = lake.overwrite(C.T_SIMILAR_MOVIES, similar, run_id=run.run_id)
-            n_similar = lake.count(C.T_SIMILAR_MOVIES, version)
-            run.wrote(C.T_SIMILAR_MOVIES, version, rows=n_similar)
+        n_similar = 0
+        if params.similar_k > 0:
+            with run.timed("similar_movies"):
+                similar = blend_similar_movies(nbrs, content_nbrs, k=params.similar_k)
+                version = lake.overwrite(C.T_SIMILAR_MOVIES, similar, run_id=run.run_id)
+                n_similar = lake.count(C.T_SIMILAR_MOVIES, version)
+                run.wrote(C.T_SIMILAR_MOVIES, version, rows=n_similar)
         for frame in (*frames.values(), ratings):
             frame.unpersist()
     return {

@@ -42,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-user-knn", action="store_true", help="leave the user-kNN source out of the blend"
     )
+    parser.add_argument(
+        "--no-similar",
+        action="store_true",
+        help="skip the similar_movies table (scoring runs: only recommendations is read)",
+    )
 
 
 def _print_user(args: argparse.Namespace, ctx: JobContext) -> int:
@@ -97,13 +102,14 @@ def run(args: argparse.Namespace, ctx: JobContext) -> int:
         normalization=args.normalization,
         user_knn=None if args.no_user_knn else USER_KNN,
         weights=weights,
+        similar_k=0 if args.no_similar else RecommendParams.similar_k,
     )
     summary = recommend(ctx.spark, ctx.lake, params=params)
     for note in summary["notes"]:
         print(f"note: {note}")
     print(
         f"recommend {summary['run_id']}: {C.T_RECOMMENDATIONS} {summary['recommendations']} rows "
-        f"for {summary['users']} users from {', '.join(summary['sources'])}; "
-        f"{C.T_SIMILAR_MOVIES} {summary['similar_movies']} rows"
+        f"for {summary['users']} users from {', '.join(summary['sources'])}"
+        + ("" if args.no_similar else f"; {C.T_SIMILAR_MOVIES} {summary['similar_movies']} rows")
     )
     return 0

@@ -84,6 +84,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="lake", help="label of the data in `metrics`")
     parser.add_argument("--run-id", help="default: train_als-<UTC time>-<random>")
     parser.add_argument("--no-baselines", action="store_true", help="skip most-popular")
+    parser.add_argument(
+        "--candidates-only",
+        action="store_true",
+        help="write only als_candidates, not the model or factor tables (scoring runs)",
+    )
 
 
 def config_and_grid(args: argparse.Namespace) -> tuple[ALSConfig, dict[str, list] | None]:
@@ -125,7 +130,9 @@ def run(args: argparse.Namespace, ctx) -> int:
                 log=print,
             )
         with run.timed("write"):
-            rows = write_outputs(ctx.lake, run, result, args.dataset, args.split, args.k)
+            rows = write_outputs(
+                ctx.lake, run, result, args.dataset, args.split, args.k, args.candidates_only
+            )
         run.timings.update(result.timings)
         run.params["chosen"] = result.config.tuned()
     print(f"run {run.run_id}: {result.config.mode} ALS {result.config.tuned()}")

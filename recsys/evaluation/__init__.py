@@ -18,13 +18,13 @@ Definitions follow Microsoft Recommenders' MovieLens benchmark (``python_stratif
 from recsys.evaluation._baselines import most_popular, random_recs
 from recsys.evaluation._metrics import (
     beyond_accuracy_metrics,
-    per_user_ranking,
     popularity_ranks,
     ranking_metrics,
     rating_metrics,
 )
 from recsys.evaluation._report import (
     METRICS_SCHEMA,
+    evaluate_models,
     evaluate_recs,
     format_metrics,
     metrics_rows,
@@ -36,11 +36,11 @@ __all__ = [
     "METRICS_SCHEMA",
     "SplitError",
     "beyond_accuracy_metrics",
+    "evaluate_models",
     "evaluate_recs",
     "format_metrics",
     "metrics_rows",
     "most_popular",
-    "per_user_ranking",
     "popularity_ranks",
     "random_recs",
     "random_split",

@@ -8,6 +8,9 @@ aggregated in Spark; only the final averages reach the driver.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from functools import reduce
+
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -38,40 +41,73 @@ def rating_metrics(
     return {"rmse": out["rmse"], "mae": out["mae"], "n_scored": float(out["n_scored"])}
 
 
-def per_user_ranking(
-    recs: DataFrame,
+_MODEL = "_model"  # the model a row of a tagged (multi-model) recs frame belongs to
+
+
+def tag_models(
+    recs: Mapping[str, DataFrame],
+    k: int,
+    user_col: str = C.USER_ID,
+    item_col: str = C.MOVIE_ID,
+    rank_col: str = C.RANK,
+) -> DataFrame:
+    """Every model's top-``k`` rows in one frame ``_model, user, item, rank``, so each metric
+    is one grouped query over all models instead of one query per model."""
+    parts = [
+        df.filter(F.col(rank_col) <= k).select(
+            F.lit(name).alias(_MODEL), F.col(user_col), F.col(item_col), F.col(rank_col)
+        )
+        for name, df in recs.items()
+    ]
+    return reduce(DataFrame.unionByName, parts)
+
+
+def ranking_by_model(
+    top: DataFrame,
     test: DataFrame,
+    models: Sequence[str],
     k: int = 10,
     user_col: str = C.USER_ID,
     item_col: str = C.MOVIE_ID,
     rank_col: str = C.RANK,
 ) -> DataFrame:
-    """One row per user with test rows: ``n_rel, n_hits, dcg, idcg, ap_sum``.
+    """``_model`` + the :func:`ranking_metrics` columns, one row per model, from
+    :func:`tag_models` output.
 
-    Hits are the user's recommendations at ``rank <= k`` that are in their test set. A user
-    with no recommendations (or no hits) gets zeros, so it counts as 0 in every average.
+    Per (model, user with test rows): ``n_rel``, ``n_hits`` (recommendations at ``rank <= k``
+    in the user's test set), ``dcg`` and ``ap_sum``; a user a model recommended nothing to (or
+    nothing relevant) gets zeros, so it counts as 0 in every average.
     """
     truth = test.select(user_col, item_col).distinct()
     n_rel = truth.groupBy(user_col).agg(F.count(F.lit(1)).alias("n_rel"))
-    top = recs.filter(F.col(rank_col) <= k).select(user_col, item_col, rank_col)
-    hits = top.join(truth, [user_col, item_col]).withColumn(
-        "_hit_no", F.row_number().over(Window.partitionBy(user_col).orderBy(rank_col))
+    every = n_rel.select(
+        F.explode(F.array(*[F.lit(m) for m in models])).alias(_MODEL), user_col, "n_rel"
     )
-    per_hit = hits.groupBy(user_col).agg(
+    hits = top.join(truth, [user_col, item_col]).withColumn(
+        "_hit_no", F.row_number().over(Window.partitionBy(_MODEL, user_col).orderBy(rank_col))
+    )
+    per_hit = hits.groupBy(_MODEL, user_col).agg(
         F.count(F.lit(1)).alias("n_hits"),
         F.sum(1.0 / F.log(1.0 + F.col(rank_col))).alias("dcg"),
         # MS: sum over hits of (hits so far) / rank
         F.sum(F.col("_hit_no") / F.col(rank_col)).alias("ap_sum"),
     )
-    ideal = F.aggregate(
+    idcg = F.aggregate(
         F.sequence(F.lit(1), F.least(F.col("n_rel"), F.lit(k))),
         F.lit(0.0),
         lambda acc, i: acc + 1.0 / F.log(1.0 + i),
     )
-    return (
-        n_rel.join(per_hit, user_col, "left")
-        .fillna(0, subset=["n_hits", "dcg", "ap_sum"])
-        .withColumn("idcg", ideal)
+    per_user = every.join(per_hit, [_MODEL, user_col], "left").fillna(
+        0, subset=["n_hits", "dcg", "ap_sum"]
+    )
+    return per_user.groupBy(_MODEL).agg(
+        F.avg(F.col("n_hits") / k).alias("precision"),
+        F.avg(F.col("n_hits") / F.col("n_rel")).alias("recall"),
+        F.avg(F.col("dcg") / idcg).alias("ndcg"),
+        F.avg(F.col("ap_sum") / F.least(F.col("n_rel"), F.lit(k))).alias("map"),
+        F.avg(F.col("ap_sum") / F.col("n_rel")).alias("map_rel"),
+        F.avg((F.col("n_hits") > 0).cast("double")).alias("hit_rate"),
+        F.count(F.lit(1)).cast("double").alias("users"),
     )
 
 
@@ -95,19 +131,9 @@ def ranking_metrics(
     One difference from MS: MS averages over users present in both test and recs; here a test
     user without recommendations counts as 0 (identical when every test user has recs).
     """
-    pu = per_user_ranking(recs, test, k, user_col, item_col, rank_col)
-    out = _first_row(
-        pu.agg(
-            F.avg(F.col("n_hits") / k).alias("precision"),
-            F.avg(F.col("n_hits") / F.col("n_rel")).alias("recall"),
-            F.avg(F.col("dcg") / F.col("idcg")).alias("ndcg"),
-            F.avg(F.col("ap_sum") / F.least(F.col("n_rel"), F.lit(k))).alias("map"),
-            F.avg(F.col("ap_sum") / F.col("n_rel")).alias("map_rel"),
-            F.avg((F.col("n_hits") > 0).cast("double")).alias("hit_rate"),
-            F.count(F.lit(1)).cast("double").alias("users"),
-        )
-    )
-    return {key: (0.0 if v is None else float(v)) for key, v in out.items()}
+    top = tag_models({"_": recs}, k, user_col, item_col, rank_col)
+    by_model = ranking_by_model(top, test, ["_"], k, user_col, item_col, rank_col)
+    return collect_by_model([by_model], ["_"])["_"]
 
 
 def popularity_ranks(train: DataFrame, item_col: str = C.MOVIE_ID) -> DataFrame:
@@ -120,6 +146,32 @@ def popularity_ranks(train: DataFrame, item_col: str = C.MOVIE_ID) -> DataFrame:
     return counts.select(
         item_col, F.rank().over(Window.orderBy(F.col("_cnt").desc())).alias("pop_rank")
     )
+
+
+def beyond_accuracy_by_model(
+    top: DataFrame,
+    train: DataFrame,
+    movies: DataFrame | None = None,
+    user_col: str = C.USER_ID,
+    item_col: str = C.MOVIE_ID,
+    genres_col: str = C.GENRES,
+) -> list[DataFrame]:
+    """``_model, coverage, novelty`` (and, with ``movies``, ``_model, diversity``) frames from
+    :func:`tag_models` output; definitions in :func:`beyond_accuracy_metrics`."""
+    pop = popularity_ranks(train, item_col)
+    n_train = pop.agg(F.count(F.lit(1)).alias("_n_train"))
+    stats = (
+        top.join(pop, item_col, "left")
+        .crossJoin(n_train)
+        .groupBy(_MODEL)
+        .agg(
+            F.try_divide(F.countDistinct(item_col), F.first("_n_train")).alias("coverage"),
+            F.avg(F.coalesce(F.col("pop_rank"), F.col("_n_train") + 1)).alias("novelty"),
+        )
+    )
+    if movies is None:
+        return [stats]
+    return [stats, _diversity_by_model(top, movies, user_col, item_col, genres_col)]
 
 
 def beyond_accuracy_metrics(
@@ -141,27 +193,34 @@ def beyond_accuracy_metrics(
     - diversity = mean over users (with >= 2 recs) of the mean pairwise 1 - Jaccard of the
       genre sets in their list; two movies without genres count as identical.
     """
-    top = recs.filter(F.col(rank_col) <= k).select(user_col, item_col)
-    pop = popularity_ranks(train, item_col)
-    n_train = pop.agg(F.count(F.lit(1)).alias("n"))
-    stats = (
-        top.join(pop, item_col, "left")
-        .crossJoin(n_train)
-        .agg(
-            F.countDistinct(item_col).alias("_n_rec"),
-            F.avg(F.coalesce(F.col("pop_rank"), F.col("n") + 1)).alias("novelty"),
-            F.first("n").alias("_n_train"),
-        )
+    top = tag_models({"_": recs}, k, user_col, item_col, rank_col)
+    frames = beyond_accuracy_by_model(top, train, movies, user_col, item_col, genres_col)
+    return collect_by_model(frames, ["_"])["_"]
+
+
+def _diversity_by_model(
+    top: DataFrame, movies: DataFrame, user_col: str, item_col: str, genres_col: str
+) -> DataFrame:
+    genres = movies.select(item_col, F.array_distinct(genres_col).alias("_g"))
+    tagged = (
+        top.select(_MODEL, user_col, item_col)
+        .join(genres, item_col, "left")
+        .withColumn("_g", F.coalesce(F.col("_g"), F.array().cast("array<string>")))
     )
-    out = _first_row(stats)
-    n_train_movies = out.get("_n_train") or _first_row(n_train).get("n") or 0
-    result = {
-        "coverage": (out["_n_rec"] / n_train_movies) if n_train_movies else 0.0,
-        "novelty": float(out["novelty"]) if out.get("novelty") is not None else 0.0,
-    }
-    if movies is not None:
-        result["diversity"] = intra_list_diversity(top, movies, user_col, item_col, genres_col)
-    return result
+    a, b = tagged.alias("a"), tagged.alias("b")
+    pairs = a.join(
+        b,
+        (F.col(f"a.{_MODEL}") == F.col(f"b.{_MODEL}"))
+        & (F.col(f"a.{user_col}") == F.col(f"b.{user_col}"))
+        & (F.col(f"a.{item_col}") < F.col(f"b.{item_col}")),
+    )
+    union = F.size(F.array_union("a._g", "b._g"))
+    inter = F.size(F.array_intersect("a._g", "b._g"))
+    dist = F.when(union == 0, F.lit(0.0)).otherwise(1.0 - inter / union)
+    per_user = pairs.groupBy(F.col(f"a.{_MODEL}").alias(_MODEL), F.col(f"a.{user_col}")).agg(
+        F.avg(dist).alias("_d")
+    )
+    return per_user.groupBy(_MODEL).agg(F.avg("_d").alias("diversity"))
 
 
 def intra_list_diversity(
@@ -172,19 +231,21 @@ def intra_list_diversity(
     genres_col: str = C.GENRES,
 ) -> float:
     """Mean over users of mean pairwise genre distance (1 - Jaccard) within their list."""
-    genres = movies.select(item_col, F.array_distinct(genres_col).alias("_g"))
-    tagged = top.join(genres, item_col, "left").withColumn(
-        "_g", F.coalesce(F.col("_g"), F.array().cast("array<string>"))
-    )
-    a, b = tagged.alias("a"), tagged.alias("b")
-    pairs = a.join(
-        b,
-        (F.col(f"a.{user_col}") == F.col(f"b.{user_col}"))
-        & (F.col(f"a.{item_col}") < F.col(f"b.{item_col}")),
-    )
-    union = F.size(F.array_union("a._g", "b._g"))
-    inter = F.size(F.array_intersect("a._g", "b._g"))
-    dist = F.when(union == 0, F.lit(0.0)).otherwise(1.0 - inter / union)
-    per_user = pairs.groupBy(F.col(f"a.{user_col}")).agg(F.avg(dist).alias("_d"))
-    value = _first_row(per_user.agg(F.avg("_d").alias("d"))).get("d")
-    return 0.0 if value is None else float(value)
+    tagged = top.select(F.lit("_").alias(_MODEL), user_col, item_col)
+    by_model = _diversity_by_model(tagged, movies, user_col, item_col, genres_col)
+    return collect_by_model([by_model], ["_"])["_"].get("diversity", 0.0)
+
+
+def collect_by_model(frames: Sequence[DataFrame], models: Sequence[str]) -> dict[str, dict]:
+    """``model -> metric -> value`` from per-model frames (``_model`` + metric columns), in one
+    query; a model missing from a frame (nothing to average) gets 0.0 for its metrics."""
+    spark = frames[0].sparkSession
+    table = spark.createDataFrame([(m,) for m in models], f"{_MODEL} string")
+    for frame in frames:
+        table = table.join(frame, _MODEL, "left")
+    out = {}
+    for row in table.collect():  # one row per model
+        values = row.asDict()
+        name = values.pop(_MODEL)
+        out[name] = {key: 0.0 if v is None else float(v) for key, v in values.items()}
+    return out

@@ -145,7 +145,10 @@ def _literal(value: tuple | list) -> Column:
 
 def _pick(u: Column, weights: tuple[float, ...]) -> Column:
     """Index in [0, len(weights)) drawn with the given weights: the inverse CDF of ``u``
-    tabulated on 1024 buckets (one array lookup keeps the generated code small)."""
+    tabulated on 1024 buckets. The table is non-decreasing, so it is written as its first
+    value plus one ``bucket >= start`` test per step: a handful of integer comparisons instead
+    of a 1024-element array literal, which Spark re-analysed in every plan that used it
+    (seconds of driver time per ingest)."""
     total, cdf, acc = float(sum(weights)), [], 0.0
     for w in weights:
         acc += w / total
@@ -155,10 +158,12 @@ def _pick(u: Column, weights: tuple[float, ...]) -> Column:
         while i < len(cdf) - 1 and (b + 0.5) / _BUCKETS >= cdf[i]:
             i += 1
         table.append(i)
-    bucket = F.floor(u * _BUCKETS).cast("int") + 1
-    return F.coalesce(
-        F.try_element_at(F.expr(f"array({', '.join(map(str, table))})"), bucket), F.lit(0)
-    )
+    bucket = F.floor(u * _BUCKETS).cast("int")
+    steps = [(b, table[b] - table[b - 1]) for b in range(1, _BUCKETS) if table[b] != table[b - 1]]
+    index: Column = F.lit(table[0])
+    for start, step in steps:
+        index = index + F.when(bucket >= start, F.lit(step)).otherwise(F.lit(0))
+    return index
 
 
 def _lookup(values: tuple[str, ...], index: Column) -> Column:
@@ -256,7 +261,7 @@ def _movies_full(spark: SparkSession, spec: SyntheticSpec, partitions: int) -> D
 
 
 def _user_cols(spec: SyntheticSpec) -> dict[str, Column]:
-    """Hidden user attributes as expressions of ``user_id`` (recomputed wherever needed)."""
+    """Hidden user attributes as expressions of ``user_id`` (evaluated wherever needed)."""
     s, uid = spec.seed, F.col(C.USER_ID)
 
     def u(salt: str) -> Column:
@@ -331,14 +336,18 @@ def _pools(movies: DataFrame) -> DataFrame:
 
 
 def _rated_pairs(
-    spark: SparkSession, spec: SyntheticSpec, movies: DataFrame, parts: int, taggers_only: bool
+    spark: SparkSession,
+    spec: SyntheticSpec,
+    user: dict[str, Column],
+    movies: DataFrame,
+    parts: int,
+    taggers_only: bool,
 ) -> DataFrame:
     """Distinct (user_id, movie_id) pairs: each user's first ``n_wanted`` distinct draws.
 
     A user's pairs depend on nothing but the user, so ``taggers_only`` recomputes exactly the
     taggers' ratings (for the tags) at ~15% of the cost instead of re-reading all ratings."""
     s, uid = spec.seed, F.col(C.USER_ID)
-    user = _user_cols(spec)
     pools = _pools(movies)
     sizes = pools.groupBy("pool").agg(F.max("pool_rank").alias("pool_size"))
     # users hit popular and niche movies again and again: draw more so enough distinct remain
@@ -393,9 +402,10 @@ def _rated_pairs(
     )
 
 
-def _ratings_full(spec: SyntheticSpec, pairs: DataFrame, movies: DataFrame) -> DataFrame:
+def _ratings_full(
+    spec: SyntheticSpec, user: dict[str, Column], pairs: DataFrame, movies: DataFrame
+) -> DataFrame:
     s, uid, mid = spec.seed, F.col(C.USER_ID), F.col(C.MOVIE_ID)
-    user = _user_cols(spec)
     df = pairs.select(uid, mid, *[c.alias(k) for k, c in user.items() if k != "n_wanted"]).join(
         F.broadcast(
             movies.select(
@@ -486,8 +496,13 @@ def generate(
         raise InputError("synthetic spec: end must not precede start")
     parts = partitions or _partitions(spark, spec)
     movies = _movies_full(spark, spec, max(1, parts // 4))
-    ratings = _ratings_full(spec, _rated_pairs(spark, spec, movies, parts, False), movies)
-    tagger_ratings = _ratings_full(spec, _rated_pairs(spark, spec, movies, parts, True), movies)
+    user = _user_cols(spec)  # built once: each build is hundreds of JVM calls
+    ratings = _ratings_full(
+        spec, user, _rated_pairs(spark, spec, user, movies, parts, False), movies
+    )
+    tagger_ratings = _ratings_full(
+        spec, user, _rated_pairs(spark, spec, user, movies, parts, True), movies
+    )
     return {
         C.T_RATINGS: _conform(ratings, schemas.RATINGS),
         C.T_MOVIES: _conform(movies, schemas.MOVIES),
