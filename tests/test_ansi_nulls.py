@@ -97,20 +97,22 @@ def test_cold_start_keeps_a_movie_without_genres_and_filters_it_by_genre(spark):
 
 
 def test_synthetic_lookups_fall_back_past_the_end(spark):
-    """_pick and _lookup are coalesce(<array lookup>, default): the default only works if the
-    lookup is null out of range (try_element_at / get), not an ANSI error."""
+    """_lookup is coalesce(<array lookup>, default): the default only works if the lookup is
+    null out of range (get), not an ANSI error. _pick has no lookup to fail: u at or past 1
+    (one past the 1024 buckets) is the last index, u = 0 the first."""
     from recsys.ingest.synthetic import _lookup, _pick
 
     row = (
         spark.range(1)
         .select(
-            _pick(F.lit(1.0), (1.0, 1.0)).alias("bucket_1025"),  # one past the 1024 buckets
+            _pick(F.lit(1.0), (1.0, 1.0)).alias("bucket_1025"),
+            _pick(F.lit(0.0), (1.0, 1.0)).alias("bucket_1"),
             _lookup(("a", "b"), F.lit(1)).alias("inside"),
             _lookup(("a", "b"), F.lit(2)).alias("past_end"),
         )
         .first()
     )
-    assert tuple(row) == (0, "b", "a")
+    assert tuple(row) == (1, 0, "b", "a")
 
 
 def test_synthetic_uniform_never_reaches_one(spark):
