@@ -237,8 +237,9 @@ def intra_list_diversity(
 
 
 def collect_by_model(frames: Sequence[DataFrame], models: Sequence[str]) -> dict[str, dict]:
-    """``model -> metric -> value`` from per-model frames (``_model`` + metric columns), in one
-    query; a model missing from a frame (nothing to average) gets 0.0 for its metrics."""
+    """``model -> metric -> value`` (in ``models`` order) from per-model frames (``_model`` +
+    metric columns), in one query; a model missing from a frame (nothing to average) gets 0.0
+    for its metrics."""
     spark = frames[0].sparkSession
     table = spark.createDataFrame([(m,) for m in models], f"{_MODEL} string")
     for frame in frames:
@@ -248,4 +249,4 @@ def collect_by_model(frames: Sequence[DataFrame], models: Sequence[str]) -> dict
         values = row.asDict()
         name = values.pop(_MODEL)
         out[name] = {key: 0.0 if v is None else float(v) for key, v in values.items()}
-    return out
+    return {name: out[name] for name in models}
