@@ -33,8 +33,7 @@ from recsys.evaluation import (
     write_metrics,
 )
 from recsys.lakehouse import Lake
-from recsys.pipeline import DEFAULT_ARGV, STAGES, run_pipeline
-from recsys.pipeline import stage_args as parse_stage_args
+from recsys.pipeline import run_pipeline, stage_namespace
 
 # model name in `metrics` -> (pipeline stage that makes it, table it writes)
 MODEL_TABLES: dict[str, tuple[str, str]] = {
@@ -112,9 +111,7 @@ def scoring_args(
     """The model jobs' arguments as the pipeline would parse them, plus :data:`SCORING_FLAGS`."""
     out = {}
     for stage in stages:
-        args = (given or {}).get(stage) or DEFAULT_ARGV.get(stage, [])
-        if not isinstance(args, argparse.Namespace):
-            args = parse_stage_args(STAGES[stage], args)
+        args = stage_namespace(stage, (given or {}).get(stage))
         flag = SCORING_FLAGS.get(stage)
         out[stage] = argparse.Namespace(**{**vars(args), **({flag: True} if flag else {})})
     return out

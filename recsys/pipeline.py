@@ -158,6 +158,24 @@ def stage_args(command: str, argv: Sequence[str] = ()) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
+def stage_namespace(
+    name: str, given: argparse.Namespace | Sequence[str] | None = None
+) -> argparse.Namespace:
+    """Stage ``name``'s job arguments: ``given`` as is when already parsed, else parsed by the
+    job's own parser (default argv: :data:`DEFAULT_ARGV`, else none)."""
+    if isinstance(given, argparse.Namespace):
+        return given
+    return stage_args(STAGES[name], given or DEFAULT_ARGV.get(name, []))
+
+
+def model_stage_args(
+    args: Mapping[str, argparse.Namespace | Sequence[str]],
+) -> dict[str, argparse.Namespace]:
+    """What evaluate retrains with: every model job's arguments, whether or not that job runs
+    in this pipeline (``--stages evaluate`` alone still retrains with the given settings)."""
+    return {n: stage_namespace(n, args.get(n)) for n in ("als", "content", "blend")}
+
+
 def check_stages(stages: Sequence[str]) -> list[str]:
     """The chosen stages in pipeline order, after checking each one's job loads."""
     unknown = [s for s in stages if s not in STAGES]
@@ -207,13 +225,9 @@ def run_pipeline(
     """
     chosen = check_stages(stages)  # fail before doing any work
     args = dict(args or {})
-    parsed = {
-        name: a if isinstance(a, argparse.Namespace) else stage_args(STAGES[name], a)
-        for name in chosen
-        for a in [args.get(name) or DEFAULT_ARGV.get(name, [])]
-    }
+    parsed = {name: stage_namespace(name, args.get(name)) for name in chosen}
     if "evaluate" in parsed:  # evaluate retrains the model jobs with the very same arguments
-        models = {n: parsed[n] for n in ("als", "content", "blend") if n in parsed}
+        models = model_stage_args(args)
         parsed["evaluate"] = argparse.Namespace(**vars(parsed["evaluate"]), _stage_args=models)
     result = PipelineResult(run_id=new_run_id("pipeline"), lake_root=ctx.lake.root)
     params: dict[str, Any] = {

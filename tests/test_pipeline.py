@@ -145,6 +145,16 @@ def test_the_scoring_run_keeps_every_model_argument_and_writes_less():
     assert not hasattr(got["content"], "candidates_only")
 
 
+def test_evaluate_retrains_with_the_given_model_arguments_even_when_it_runs_alone():
+    """`--stages evaluate` (or scale.py's separate evaluate run) must not fall back to the
+    defaults for a model job it does not run itself, e.g. a 25m run's `--rank 64`."""
+    from recsys.pipeline import model_stage_args
+
+    got = model_stage_args({"als": ["--split", "none", "--rank", "64"]})
+    assert got["als"].rank == [64] and got["als"].split == "none"
+    assert set(got) == {"als", "content", "blend"} and got["blend"].n == 10
+
+
 def test_reports_show_titles_reasons_and_metrics(run, recs):
     user = recs.agg(F.min(C.USER_ID)).first()[0]
     text = user_report(run.lake, n=N)
