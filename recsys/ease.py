@@ -15,10 +15,14 @@ movie that "explains away" another), so the reason is the rated movie with the l
 
 Scale: users' ratings are capped at ``max_per_user`` (a seeded sample), as in item-kNN, and the
 co-rating counts are summed in numpy per block of movies from the same broadcast
-(:class:`recsys.itemknn.LinkIndex`). The counts (one entry per co-rated pair of movies: 1.7M
-for the default dataset, at most movies^2 whatever the number of ratings) travel to the
-executors as a broadcast sparse matrix, 12 bytes an entry; each block of target movies picks
-its ``k`` regressors and reads its ``k x k`` system from it, ``movies * k^2`` lookups in all.
+(:class:`recsys.itemknn.LinkIndex`). Each movie keeps the counts of its ``max_corated``
+(2,000) most similar co-rated movies, a superset of its regressors; the kept counts travel to
+the executors as a broadcast sparse matrix, 8 bytes an entry, at most movies x 2,000 entries
+(160 MB for 10k movies, where the whole co-rating matrix, ~movies^2, has 100M entries: 800 MB
+through the driver, and 29 GB at 60k movies); each block of target movies picks its ``k``
+regressors and reads its ``k x k`` system from it, ``movies * k^2`` lookups in all.
+``G[a, b]`` between two regressors is kept when either movie is among the other's 2,000 most
+similar (docs/recommend.md: the accuracy this costs on ml-latest-small).
 """
 
 from __future__ import annotations
@@ -59,7 +63,19 @@ class EaseParams:
     """Ridge penalty (EASE's lambda), in co-rating counts: larger = smoother, more popular."""
     max_per_user: int = 500
     """Cap on one user's ratings entering the co-rating counts (seeded sample)."""
+    max_corated: int = 2000
+    """Co-rated movies kept per movie in the co-rating matrix the solves read (its most
+    similar by cosine, so every movie's ``k`` regressors are among them): bounds the matrix at
+    movies x max_corated entries. ``G[a, b]`` is lost only when neither movie is among the
+    other's ``max_corated`` most similar; exact when the catalogue has at most this many
+    movies."""
     seed: int = 42
+
+    def __post_init__(self) -> None:
+        if self.max_corated < self.k:
+            raise ValueError(
+                f"EaseParams: max_corated ({self.max_corated}) must be at least k ({self.k})"
+            )
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -108,11 +124,20 @@ _CO_ROWS = StructType(
 )
 
 
-def _co_rows(movies: np.ndarray, index: LinkIndex) -> pd.DataFrame:
-    """One row per movie of ``movies``: its dense position, co-rated movies' positions and the
-    counts (:meth:`LinkIndex.cooccurrences`)."""
+def _co_rows(movies: np.ndarray, index: LinkIndex, kept: int) -> pd.DataFrame:
+    """One row per movie of ``movies``: its dense position, the positions (ascending) of its
+    ``kept`` most similar co-rated movies (cosine ``G[a, j] / sqrt(n_a n_j)``, ties to the
+    smaller id, as :func:`_solve_targets` ranks regressors) and their co-rating counts
+    (:meth:`LinkIndex.cooccurrences`)."""
     pos, known = lookup(index.key_ids, movies)
-    rows = [(p, *index.cooccurrences(p)[::2]) for p in pos[known].tolist()]
+    rows = []
+    for p in pos[known].tolist():
+        others, _, support = index.cooccurrences(p)
+        if len(others) > kept:
+            cosine = support / np.sqrt(index.n[others] * index.n[p])
+            top = np.sort(np.lexsort((others, -cosine))[:kept])
+            others, support = others[top], support[top]
+        rows.append((p, others, support))
     return pd.DataFrame(
         {
             _POS: np.array([r[0] for r in rows], np.int32),
@@ -144,6 +169,8 @@ def _solve_targets(movies: np.ndarray, co: _CoRatings, k: int, reg: float) -> pd
         inside = col >= 0
         gram = np.zeros((size, size))
         gram[row[inside], col[inside]] = co.counts[entry[inside]]
+        # G[a, b] is in a's row, b's row or both (rows keep max_corated movies each)
+        gram = np.maximum(gram, gram.T)
         gram[np.diag_indices(size)] = co.n[own] + reg
         weights = np.linalg.solve(gram, rhs)
         where[own] = -1
@@ -158,9 +185,10 @@ def ease_weights(ratings: DataFrame, params: EaseParams = EaseParams()) -> DataF
     an Estimator's ``fit`` this is eager: the weights come back persisted (``unpersist()``
     them when done) and the broadcasts are released.
 
-    Two passes over blocks of movies: the co-rating counts of each movie (summed in numpy from
-    the broadcast capped ratings, one row of arrays per movie), collected into a sparse matrix
-    (catalogue-sized: at most movies^2 entries) and broadcast; then each movie's ``k x k``
+    Two passes over blocks of movies: the co-rating counts of each movie with its
+    ``max_corated`` most similar movies (summed in numpy from the broadcast capped ratings, one
+    row of arrays per movie), collected into a sparse matrix (at most movies x max_corated
+    entries) and broadcast; then each movie's ``k x k``
     system, built from it in memory. Joining every target's ``k^2 / 2`` regressor pairs with
     the counts in Spark shuffled ``movies * k^2 / 2`` rows (80M at 1M ratings).
     """
@@ -169,9 +197,10 @@ def ease_weights(ratings: DataFrame, params: EaseParams = EaseParams()) -> DataF
     index = spark.sparkContext.broadcast(link_index(ratings, C.MOVIE_ID, C.USER_ID, knn))
     movies = ratings.select(C.MOVIE_ID).distinct()
     groups = F.pmod(F.hash(C.MOVIE_ID), F.lit(udf_groups(spark, len(index.value.key_ids))))
+    kept = params.max_corated
 
     def co_rows(block: pd.DataFrame) -> pd.DataFrame:
-        return _co_rows(block[C.MOVIE_ID].to_numpy(np.int64), index.value)
+        return _co_rows(block[C.MOVIE_ID].to_numpy(np.int64), index.value, kept)
 
     rows = movies.groupBy(groups).applyInPandas(co_rows, schema=_CO_ROWS).toPandas()
     co = spark.sparkContext.broadcast(_CoRatings.build(rows, index.value))

@@ -229,6 +229,8 @@ def itemknn_scores(
     n: int = 100,
     candidate_pop: float = 0.0,
     weight: str = C.SIMILARITY,
+    rating_weight: str | None = None,
+    positive_only: bool = False,
 ) -> DataFrame:
     """Top-``n`` unrated movies per user: ``user_id, movie_id, score, rank, because_movie_id``.
 
@@ -236,6 +238,11 @@ def itemknn_scores(
     column of ``neighbors`` holding it), divided by ``(n_movie + 1)^candidate_pop``;
     ``because_movie_id`` is the rated movie with the largest term (the smaller id on ties), so
     it is always one the user rated. Ties in score go to the smaller movie id.
+
+    ``rating_weight`` names a column of ``ratings`` that multiplies each rated movie's terms
+    (``w_ui * weight(i, movie)``); the sum is then divided by the user's ``sum |w_ui|``, as the
+    content profile of :func:`recsys.content.content_scores` defines. ``positive_only`` drops
+    candidates whose score is not above 0 (terms can be negative).
 
     The neighbour table is model-sized (movies x k rows, never ratings-sized), so it is
     broadcast as arrays and each block of users is scored in one vectorised pass
@@ -251,17 +258,22 @@ def itemknn_scores(
     divisor = _popularity_divisor(ratings, candidate_pop)
     model = spark.sparkContext.broadcast(_NeighborArrays.build(edges, divisor))
     blocks = udf_groups(spark, 0)
+    rw = F.lit(1.0) if rating_weight is None else F.col(rating_weight)
     rated = ratings.select(
-        C.USER_ID, C.MOVIE_ID, F.pmod(F.hash(C.USER_ID), F.lit(blocks)).alias(_BLOCK)
+        C.USER_ID,
+        C.MOVIE_ID,
+        rw.cast("double").alias(_RW),
+        F.pmod(F.hash(C.USER_ID), F.lit(blocks)).alias(_BLOCK),
     )
+    normalize = rating_weight is not None
 
     def score(block: pd.DataFrame) -> pd.DataFrame:
-        return _score_users(block, model.value, n)
+        return _score_users(block, model.value, n, normalize, positive_only)
 
     return rated.groupBy(_BLOCK).applyInPandas(score, schema=_SCORES)
 
 
-_BLOCK = "_block"
+_BLOCK, _RW = "_block", "_rw"
 _SCORES = StructType([*RECS.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
 
 
@@ -323,32 +335,42 @@ def _divisor_of(divisor: _Divisor | None, movie_ids: np.ndarray) -> np.ndarray:
     return np.where(known, divisor[1][pos], 1.0)
 
 
-def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFrame:
-    """Every user of ``block`` (``user_id, movie_id`` rows): the summed weights of their rated
-    movies' neighbours, rated movies removed, top ``n`` with the best-contributing rated movie."""
+def _score_users(
+    block: pd.DataFrame, nb: _NeighborArrays, n: int, normalize: bool, positive: bool
+) -> pd.DataFrame:
+    """Every user of ``block`` (``user_id, movie_id, _rw`` rows): the summed terms ``_rw *
+    weight`` of their rated movies' neighbours (over ``sum |_rw|`` when ``normalize``), rated
+    movies removed (and scores <= 0 when ``positive``), top ``n`` with the best-contributing
+    rated movie."""
     users = block[C.USER_ID].to_numpy(np.int64)
-    movies = block[C.MOVIE_ID].to_numpy(np.int64)
     order = np.argsort(users, kind="stable")
-    users, movies = users[order], movies[order]
+    users = users[order]
+    movies = block[C.MOVIE_ID].to_numpy(np.int64)[order]
+    rws = block[_RW].to_numpy(np.float64)[order]
     cuts = np.flatnonzero(np.diff(users)) + 1
     out: list[tuple[np.ndarray, ...]] = []
     size = len(nb.movie_ids)
     for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(users)], strict=True):
-        rated = movies[lo:hi]
+        rated, rw = movies[lo:hi], rws[lo:hi]
         pos, ok = lookup(nb.sources, rated)
         pos = pos[ok]
         if not len(pos):
             continue
-        edge, _ = csr_ranges(nb.indptr, pos)
+        edge, lens = csr_ranges(nb.indptr, pos)
         target = nb.targets[edge]
-        score = np.bincount(target, weights=nb.weights[edge], minlength=size)
+        term = nb.weights[edge] * np.repeat(rw[ok], lens)
+        score = np.bincount(target, weights=term, minlength=size)
         reached = np.bincount(target, minlength=size) > 0
         own, mine = lookup(nb.movie_ids, rated)
         reached[own[mine]] = False
         cand = np.flatnonzero(reached)
+        value = score[cand] / nb.divisor[cand]
+        if normalize:
+            value = value / np.abs(rw).sum()
+        if positive:
+            cand, value = cand[value > 0], value[value > 0]
         if not len(cand):
             continue
-        value = score[cand] / nb.divisor[cand]
         if len(cand) > n:
             keep = np.argpartition(-value, n - 1)[:n]
             # ties at the cut-off: keep every candidate scoring at least the n-th value
@@ -359,7 +381,7 @@ def _score_users(block: pd.DataFrame, nb: _NeighborArrays, n: int) -> pd.DataFra
         cand, value = cand[top], value[top]
         # because: the rated movie with the largest term into each kept candidate
         sel = np.isin(target, cand)
-        t, w, s = target[sel], nb.weights[edge][sel], nb.source_of_edge[edge][sel]
+        t, w, s = target[sel], term[sel], nb.source_of_edge[edge][sel]
         best = np.lexsort((s, -w, t))
         t, s = t[best], s[best]
         head = np.r_[True, t[1:] != t[:-1]]
@@ -390,8 +412,13 @@ def userknn_scores(
     """
     spark = ratings.sparkSession
     lists = ratings.groupBy(C.USER_ID).agg(F.collect_list(C.MOVIE_ID).alias(_MOVIES))
-    theirs = neighbors.select(C.USER_ID, C.NEIGHBOR_ID, C.SIMILARITY).join(
-        lists.withColumnRenamed(C.USER_ID, C.NEIGHBOR_ID), C.NEIGHBOR_ID
+    # A shuffle join, whatever the statistics say: adaptive execution sizes a pandas UDF's
+    # output from its input (here one row per user), so it broadcast the users x k neighbour
+    # rows (16M at 10M ratings), which overflowed a 6 GB driver.
+    theirs = (
+        neighbors.select(C.USER_ID, C.NEIGHBOR_ID, C.SIMILARITY)
+        .hint("shuffle_merge")
+        .join(lists.withColumnRenamed(C.USER_ID, C.NEIGHBOR_ID), C.NEIGHBOR_ID)
     )
     # the user's own movies ride along as a row with a null similarity: they are excluded
     own = lists.select(

@@ -100,7 +100,7 @@ def _blocks(spark):
         start = 1 if u <= 10 else 6
         missing = start + (u - 1) % 5
         rows += [(u, m, 4.0) for m in range(start, start + 5) if m != missing]
-    # a heavy user who rated almost everything but movie 12, to exercise the second tier
+    # a heavy user who rated almost everything but movie 12: one unrated movie to offer
     rows += [(21, m, 3.0) for m in range(1, 12)] + [(21, 13, 3.0)]
     return spark.createDataFrame(rows, RATINGS)
 
@@ -111,7 +111,7 @@ def test_implicit_ranks_the_obvious_movie_first_and_skips_rated(spark):
     )
     fitted = fit(ratings, ALSConfig(mode="implicit", rank=4, reg_param=0.05, alpha=10.0,
                                     max_iter=10, num_blocks=2))  # fmt: skip
-    recs = top_n(fitted, ratings, n=3, heavy_quantile=0.5).persist()
+    recs = top_n(fitted, ratings, n=3).persist()
     assert recs.join(ratings, [C.USER_ID, C.MOVIE_ID]).count() == 0
     firsts = {r[C.USER_ID]: r[C.MOVIE_ID] for r in recs.filter(F.col(C.RANK) == 1).collect()}
     for u in range(2, 11):  # user 1 and 11 also saw 11-13; skip them
@@ -248,3 +248,30 @@ def test_candidates_only_writes_no_model_or_factor_tables(spark, tmp_path):
     assert lake.read(C.T_ALS_CANDIDATES).count() > 0
     assert not lake.exists(C.T_ALS_USER_FACTORS) and not lake.exists(C.T_ALS_ITEM_FACTORS)
     assert not Path(model_path(lake, "scoring")).exists()
+
+
+def test_top_n_is_the_exact_top_of_the_dot_products(spark):
+    """Hand-set factors with tied scores: every user's n best unrated movies by dot product,
+    ties to the smaller movie id; a user the model does not know gets nothing."""
+    from recsys.als import FittedALS, model_from_factors
+
+    factors = "id int, features array<float>"
+    users = spark.createDataFrame([(1, [1.0, 0.0]), (2, [0.0, 1.0]), (3, [1.0, 1.0])], factors)
+    items = spark.createDataFrame(
+        [(1, [2.0, 0.0]), (2, [1.0, 0.0]), (3, [1.0, 0.0]), (4, [0.0, 3.0]), (5, [0.0, 0.5])],
+        factors,
+    )
+    fitted = FittedALS(ALSConfig(), model_from_factors(spark, 2, users, items), fit_s=0.0)
+    rated = spark.createDataFrame([(1, 1, 4.0), (2, 4, 4.0), (3, 5, 4.0), (4, 1, 4.0)], RATINGS)
+    got = {
+        (r[C.USER_ID], r[C.RANK]): (r[C.MOVIE_ID], r[C.SCORE])
+        for r in top_n(fitted, rated, n=3).collect()
+    }
+    assert got == {
+        (1, 1): (2, 1.0), (1, 2): (3, 1.0), (1, 3): (4, 0.0),
+        (2, 1): (5, 0.5), (2, 2): (1, 0.0), (2, 3): (2, 0.0),
+        (3, 1): (4, 3.0), (3, 2): (1, 2.0), (3, 3): (2, 1.0),
+    }  # fmt: skip
+    subset = spark.createDataFrame([(3,), (4,), (9,)], f"{C.USER_ID} int")
+    only = top_n(fitted, rated, n=1, users=subset).collect()
+    assert [(r[C.USER_ID], r[C.MOVIE_ID]) for r in only] == [(3, 4)]

@@ -98,8 +98,8 @@ def test_cold_start_keeps_a_movie_without_genres_and_filters_it_by_genre(spark):
 
 def test_synthetic_lookups_fall_back_past_the_end(spark):
     """_lookup is coalesce(<array lookup>, default): the default only works if the lookup is
-    null out of range (get), not an ANSI error. _pick has no lookup to fail: u at or past 1
-    (one past the 1024 buckets) is the last index, u = 0 the first."""
+    null out of range (get), not an ANSI error. _pick clamps its bucket before the lookup: u at
+    or past 1 (one past the 1024 buckets) is the last index, u = 0 the first."""
     from recsys.ingest.synthetic import _lookup, _pick
 
     row = (

@@ -90,17 +90,29 @@ def test_scores_skip_rated_movies_and_explain_with_a_rated_one(ratings):
         assert r[C.SCORE] == pytest.approx(float(X[u] @ b[:, j]), abs=1e-9)
 
 
-def neighbourhood_ease(x: np.ndarray, k: int, reg: float) -> dict[tuple[int, int], float]:
+def _most_similar(g: np.ndarray, j: int) -> list[int]:
+    """Movies co-rated with j, most similar (cosine) first, ties to the smaller index."""
+    n = np.diag(g)
+    cands = [a for a in range(g.shape[0]) if a != j and g[a, j] > 0]
+    return sorted(cands, key=lambda a: (-g[a, j] / np.sqrt(n[a] * n[j]), a))
+
+
+def neighbourhood_ease(
+    x: np.ndarray, k: int, reg: float, kept: int | None = None
+) -> dict[tuple[int, int], float]:
     """The definition in numpy: for each target j, N = its k most co-rated movies by cosine
     (ties: smaller index), weights = (G[N, N] + reg I)^-1 G[N, j]; pairs never co-rated are
-    not neighbours."""
+    not neighbours. With ``kept``, G[a, b] (a != b) is zero unless b is among a's ``kept``
+    most similar movies or a among b's."""
     g = x.T @ x
-    n = np.diag(g)
+    if kept is not None:
+        near = np.zeros_like(g, dtype=bool)
+        for a in range(g.shape[0]):
+            near[a, _most_similar(g, a)[:kept]] = True
+        g = np.where(near | near.T | np.eye(len(g), dtype=bool), g, 0.0)
     out = {}
     for j in range(x.shape[1]):
-        cands = [a for a in range(x.shape[1]) if a != j and g[a, j] > 0]
-        cands.sort(key=lambda a: (-g[a, j] / np.sqrt(n[a] * n[j]), a))
-        nbrs = cands[:k]
+        nbrs = _most_similar(g, j)[:k]
         if not nbrs:
             continue
         w = np.linalg.solve(g[np.ix_(nbrs, nbrs)] + reg * np.eye(len(nbrs)), g[nbrs, j])
@@ -126,3 +138,30 @@ def test_sparse_co_ratings_match_the_definition(spark):
     assert got.keys() == want.keys()
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_kept_co_ratings_match_the_definition(spark):
+    """Each movie keeps only its ``max_corated`` most similar co-rated movies: a regressor pair
+    missing from both movies' kept lists counts as never co-rated, as in the definition."""
+    rnd = np.random.default_rng(5)
+    x = (rnd.random((60, 20)) < 0.3).astype(float)
+    x[np.arange(20) % 60, np.arange(20)] = 1.0
+    rows = [(int(u) + 1, int(m) + 1, 4.0) for u, m in zip(*np.nonzero(x), strict=True)]
+    ratings = spark.createDataFrame(rows, RATINGS)
+    params = EaseParams(k=5, reg=1.5, max_corated=6)
+    got = {
+        (r[C.MOVIE_ID], r[C.NEIGHBOR_ID]): r[C.WEIGHT]
+        for r in ease_weights(ratings, params).collect()
+    }
+    want = {(a + 1, j + 1): w for (a, j), w in neighbourhood_ease(x, 5, 1.5, kept=6).items()}
+    full = {(a + 1, j + 1): w for (a, j), w in neighbourhood_ease(x, 5, 1.5).items()}
+    assert want.keys() == full.keys()  # the same regressors (each movie's top 5 of its 6)...
+    assert any(abs(want[key] - full[key]) > 1e-6 for key in want)  # ...other systems
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, abs=1e-9), key
+
+
+def test_max_corated_below_k_is_refused():
+    with pytest.raises(ValueError, match="max_corated"):
+        EaseParams(k=10, max_corated=5)

@@ -304,3 +304,16 @@ def test_vectorised_userknn_scores_match_the_relational_definition(spark, candid
     actual = userknn_scores(ratings, neighbors, n=4, candidate_pop=candidate_pop)
     expected = _userknn_by_definition(ratings, neighbors, 4, candidate_pop)
     _assert_same_rows(actual, expected)
+
+
+def test_userknn_join_is_never_broadcast(ratings, capsys):
+    """Adaptive execution sizes a pandas UDF's output by its input, so it took the users x k
+    neighbour rows for a small table and broadcast them (16M rows at 10M ratings: the driver
+    ran out of memory). The scorer's join is a shuffle join even where a broadcast would fit."""
+    scores = userknn_scores(ratings, user_neighbors(ratings, COSINE), n=2)
+    assert scores.collect()  # the adaptive plan is final once run
+    scores.explain()
+    plan = capsys.readouterr().out
+    assert "isFinalPlan=true" in plan
+    assert "SortMergeJoin" in plan
+    assert "BroadcastHashJoin" not in plan

@@ -24,7 +24,13 @@ from recsys.content._neighbors import (
     movie_neighbors,
     top_k,
 )
-from recsys.content._profiles import CONTENT_SCORES, DEFAULT_N, content_scores, user_weights
+from recsys.content._profiles import (
+    CONTENT_SCORES,
+    DEFAULT_N,
+    content_scores,
+    neighbor_edges,
+    user_weights,
+)
 from recsys.content._similar import (
     AmbiguousTitleError,
     Match,
@@ -62,6 +68,7 @@ __all__ = [
     "find_title",
     "lsh_pairs",
     "movie_neighbors",
+    "neighbor_edges",
     "neighbors_by",
     "similar_movies",
     "title_tokens",
