@@ -37,7 +37,7 @@ from pyspark.sql.types import ArrayType, DoubleType, IntegerType, StructField, S
 
 from recsys import columns as C
 from recsys.itemknn import KnnParams, LinkIndex, itemknn_scores, link_index
-from recsys.vectorised import csr_ranges, lookup, typed_frame, udf_groups
+from recsys.vectorised import csr_ranges, lookup, top_positions, typed_frame, udf_groups
 
 __all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights"]
 
@@ -135,7 +135,7 @@ def _co_rows(movies: np.ndarray, index: LinkIndex, kept: int) -> pd.DataFrame:
         others, _, support = index.cooccurrences(p)
         if len(others) > kept:
             cosine = support / np.sqrt(index.n[others] * index.n[p])
-            top = np.sort(np.lexsort((others, -cosine))[:kept])
+            top = np.sort(top_positions(cosine, others, kept))
             others, support = others[top], support[top]
         rows.append((p, others, support))
     return pd.DataFrame(
@@ -159,7 +159,7 @@ def _solve_targets(movies: np.ndarray, co: _CoRatings, k: int, reg: float) -> pd
         if not len(others):
             continue
         cosine = support / np.sqrt(co.n[others] * co.n[t])
-        top = np.sort(np.lexsort((others, -cosine))[:k])  # regressors in id order
+        top = np.sort(top_positions(cosine, others, k))  # regressors in id order
         own, rhs = others[top].astype(np.int64), support[top].astype(np.float64)
         size = len(own)
         where[own] = np.arange(size)

@@ -40,7 +40,7 @@ from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, St
 
 from recsys import columns as C
 from recsys.schemas import RECS
-from recsys.vectorised import csr_ranges, lookup, typed_frame, udf_groups
+from recsys.vectorised import csr_ranges, lookup, top_positions, typed_frame, udf_groups
 
 __all__ = [
     "NEIGHBORS_SCHEMA",
@@ -214,7 +214,7 @@ def _neighbor_block(
         if params.shrink > 0:
             sim = sim * support / (support + float(params.shrink))
         ids = idx.key_ids[other]
-        top = np.lexsort((ids, -sim))[: params.k]
+        top = top_positions(sim, ids, params.k)
         sim = sim[top]
         if params.normalize:
             sim = sim / sim.sum()
@@ -371,13 +371,7 @@ def _score_users(
             cand, value = cand[value > 0], value[value > 0]
         if not len(cand):
             continue
-        if len(cand) > n:
-            keep = np.argpartition(-value, n - 1)[:n]
-            # ties at the cut-off: keep every candidate scoring at least the n-th value
-            cut = value[keep].min()
-            keep = np.flatnonzero(value >= cut)
-            cand, value = cand[keep], value[keep]
-        top = np.lexsort((nb.movie_ids[cand], -value))[:n]
+        top = top_positions(value, nb.movie_ids[cand], n)
         cand, value = cand[top], value[top]
         # because: the rated movie with the largest term into each kept candidate
         sel = np.isin(target, cand)
@@ -466,7 +460,7 @@ def _score_block(block: pd.DataFrame, divisor: _Divisor | None, n: int) -> pd.Da
         keep = ~np.isin(cand, rated)
         cand, value = cand[keep], value[keep]
         value = value / _divisor_of(divisor, cand)
-        top = np.lexsort((cand, -value))[:n]
+        top = top_positions(value, cand, n)
         ranks = np.arange(1, len(top) + 1)
         out.append((np.full(len(top), users[lo]), cand[top], value[top], ranks))
     return typed_frame(out, RECS)

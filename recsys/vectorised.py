@@ -8,7 +8,7 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StructType
 
-__all__ = ["csr_ranges", "lookup", "typed_frame", "udf_groups"]
+__all__ = ["csr_ranges", "lookup", "top_positions", "typed_frame", "udf_groups"]
 
 
 def csr_ranges(indptr: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -25,6 +25,20 @@ def lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndar
         return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
     pos = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
     return pos, sorted_ids[pos] == ids
+
+
+def top_positions(values: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest ``values``, largest first, ties to the smaller of ``ids``
+    (every per-entity top-k here: neighbours, regressors, recommendations). A partition first
+    keeps only the values at least the k-th, every tie with it included, so the cut-off is
+    decided by id, never by the partition's order."""
+    if k <= 0:
+        return np.empty(0, np.int64)
+    pos = np.arange(len(values))
+    if len(values) > k:
+        cut = np.partition(values, len(values) - k)[len(values) - k]
+        pos = np.flatnonzero(values >= cut)
+    return pos[np.lexsort((ids[pos], -values[pos]))][:k]
 
 
 _GROUP_SIZE = 2000

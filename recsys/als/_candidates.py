@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from recsys import columns as C
 from recsys.als._model import FittedALS
 from recsys.schemas import RECS
-from recsys.vectorised import lookup, typed_frame, udf_groups
+from recsys.vectorised import lookup, top_positions, typed_frame, udf_groups
 
 _RATED, _GROUP = "_rated", "_group"
 _CHUNK = 256
@@ -79,7 +79,8 @@ def _score_users(block: pd.DataFrame, items: _ItemFactors, n: int) -> pd.DataFra
                 scores[i, pos[ok]] = -np.inf
         for i, user in enumerate(users.tolist()):
             row = scores[i]
-            top = _top(row, n)
+            finite = np.flatnonzero(np.isfinite(row))  # rated movies are -inf
+            top = finite[top_positions(row[finite], finite, n)]  # positions follow ids
             if len(top):
                 out.append(
                     (
@@ -90,13 +91,3 @@ def _score_users(block: pd.DataFrame, items: _ItemFactors, n: int) -> pd.DataFra
                     )
                 )
     return typed_frame(out, RECS)
-
-
-def _top(row: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the ``n`` largest finite values of ``row``, largest first, ties to the
-    smaller position (the smaller movie id: positions follow sorted ids)."""
-    finite = np.flatnonzero(np.isfinite(row))
-    if len(finite) > n:
-        cut = np.partition(row[finite], len(finite) - n)[len(finite) - n]
-        finite = finite[row[finite] >= cut]  # every value tied with the n-th stays in
-    return finite[np.lexsort((finite, -row[finite]))][:n]

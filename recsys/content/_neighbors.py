@@ -39,7 +39,7 @@ from recsys.content._features import (
     distance_for_similarity,
     similarity_from_distance,
 )
-from recsys.vectorised import csr_ranges, typed_frame
+from recsys.vectorised import csr_ranges, top_positions, typed_frame
 
 DEFAULT_K = 20
 
@@ -200,10 +200,7 @@ def _block_neighbors(
     for r, q in enumerate(queries.tolist()):
         sim = sims[r]
         cand = np.flatnonzero(sim > min_similarity)
-        if len(cand) > k:  # keep every candidate tied with the k-th value, then order
-            cut = np.partition(sim[cand], len(cand) - k)[len(cand) - k]
-            cand = cand[sim[cand] >= cut]
-        top = cand[np.lexsort((cand, -sim[cand]))][:k]  # dense order = id order
+        top = cand[top_positions(sim[cand], cand, k)]  # dense order = id order
         ranks = np.arange(1, len(top) + 1)
         out.append((np.full(len(top), idx.movie_ids[q]), idx.movie_ids[top], sim[top], ranks))
     return typed_frame(out, MOVIE_NEIGHBORS)

@@ -75,9 +75,10 @@ def content_scores(
     Output follows the project's recommendation contract: user_id, movie_id, score (double),
     rank (1-based, ties broken by the smaller movie_id), plus ``because_movie_id``.
 
-    The sums run in numpy per block of users over the broadcast edge table (movies x 2K rows,
-    :func:`recsys.itemknn.itemknn_scores` with the centred ratings as term weights): joining
-    every rating with its ~2K edges made ratings x 2K rows (~400M at 10M ratings, 436 s).
+    The sums run in numpy per block of users over the broadcast edge table (up to movies x 2K
+    rows for K neighbours each way; :func:`recsys.itemknn.itemknn_scores` with the centred
+    ratings as term weights): joining every rating with its movie's edges made up to ratings x
+    2K rows (~400M at 10M ratings, 436 s).
     """
     edges = neighbor_edges(neighbors)
     if candidates is not None:
