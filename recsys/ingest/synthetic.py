@@ -355,15 +355,21 @@ def _rated_pairs(
     )
     if taggers_only:
         users = users.where(user["tagger"])
-    draws = users.select(
+    # The draws' per-user attributes come from a broadcast join, computed once per user: selected
+    # next to the explode, the optimiser moved them past it and evaluated them for every draw,
+    # twice (and in the join's inferred not-null filter): 17 s of 1M ratings' 22 s, against 4 s.
+    attrs = users.select(
         uid,
         user["liked"].alias("liked"),
         user["niches"].alias("niches"),
         user["n_wanted"].alias("n_wanted"),
+    )
+    draws = users.select(
+        uid,
         F.explode(F.sequence(F.lit(1), (user["n_wanted"] * oversample).cast("int") + 3)).alias(
             "draw"
         ),
-    )
+    ).join(F.broadcast(attrs), C.USER_ID)
     d = F.col("draw")
     liked_pick = F.element_at(
         "liked", F.floor(_uniform(s, "draw/genre", uid, d) * F.size("liked")).cast("int") + 1
