@@ -115,6 +115,57 @@ def test_blend_weights_follow_history_bucket_and_exclude_rated(spark):
     )
 
 
+def _relational_blend(sources, ratings, weights, n, method):
+    """The blend's definition in Spark SQL terms (what :func:`blend` computes in numpy)."""
+    from recsys.blend import assign_buckets, blend_scores, combine_candidates, history_sizes, top_n
+
+    rated = ratings.select(C.USER_ID, C.MOVIE_ID)
+    kept = {k: df.join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti") for k, df in sources.items()}
+    bucketed = assign_buckets(history_sizes(ratings), weights)
+    return top_n(blend_scores(combine_candidates(kept, method), bucketed), n)
+
+
+@pytest.mark.parametrize("method", ["minmax", "rank", "zscore"])
+def test_blend_equals_its_relational_definition(spark, method):
+    """Random sources with tied scores, a duplicate candidate, because ids on the explaining
+    sources, a rated movie proposed, users without ratings (dropped), every bucket used."""
+    from recsys.blend import DEFAULT_WEIGHTS, SOURCES
+
+    rng = np.random.default_rng(7)
+    ratings = spark.createDataFrame(
+        [
+            (u, int(m), float(rng.integers(1, 6)))
+            for u in range(1, 26)
+            for m in rng.choice(40, size=int(rng.choice([1, 3, 8, 25])), replace=False)
+        ],
+        RATINGS,
+    )
+    because_schema = StructType([*SCORED.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType())])
+    sources = {}
+    for name in SOURCES:
+        rows = [
+            (u, int(m), round(float(rng.normal()), 1), int(rng.integers(0, 40)))
+            for u in range(1, 31)
+            for m in rng.choice(40, size=int(rng.integers(1, 15)), replace=False)
+        ]
+        rows.append((*rows[0][:2], rows[0][2] + 1.0, rows[0][3]))  # a duplicate (user, movie)
+        if name in ("itemknn", "ease", "content"):
+            rows = [(*r[:3], None if r[3] % 3 == 0 else r[3]) for r in rows]
+            sources[name] = spark.createDataFrame(rows, because_schema)
+        else:
+            sources[name] = spark.createDataFrame([r[:3] for r in rows], SCORED)
+    actual = blend(sources, ratings, DEFAULT_WEIGHTS, n=7, method=method)
+    expected = _relational_blend(sources, ratings, DEFAULT_WEIGHTS, 7, method)
+    assert actual.columns == expected.columns
+    assert_approx_df_equality(
+        actual.orderBy(C.USER_ID, C.RANK),
+        expected.select(*actual.columns).orderBy(C.USER_ID, C.RANK),
+        precision=1e-12,
+        ignore_nullable=True,
+    )
+    assert actual.select(C.HISTORY_BUCKET).distinct().count() == 3
+
+
 def test_weights_round_trip_and_validation(tmp_path):
     path = tmp_path / "w.yaml"
     import yaml
