@@ -178,6 +178,8 @@ def test_weights_round_trip_and_validation(tmp_path):
         BlendWeights((Bucket("all", None, {"svd": 1.0}),))
     with pytest.raises(WeightsError):
         BlendWeights((Bucket("closed", 5, {"als": 1.0}),))
+    with pytest.raises(WeightsError, match="increase"):
+        BlendWeights((Bucket("a", 20, {}), Bucket("b", 5, {}), Bucket("c", None, {})))
 
 
 def test_shipped_conf_blend_yaml_is_the_default_weights():

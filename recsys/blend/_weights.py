@@ -57,6 +57,11 @@ class BlendWeights:
     def __post_init__(self) -> None:
         if not self.buckets or self.buckets[-1].max_history is not None:
             raise WeightsError("the last weight bucket must be open (max_history: null)")
+        bounds = [b.max_history for b in self.buckets[:-1]]
+        if any(b is None for b in bounds) or bounds != sorted(set(bounds)):
+            raise WeightsError(
+                "weight buckets' max_history must increase, with null on the last one only"
+            )
         for b in self.buckets:
             unknown = set(b.weights) - set(SOURCES)
             if unknown:
