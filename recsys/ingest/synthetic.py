@@ -145,7 +145,7 @@ def _literal(value: tuple | list) -> Column:
 
 def _pick(u: Column, weights: tuple[float, ...]) -> Column:
     """Index in [0, len(weights)) drawn with the given weights: the inverse CDF of ``u``
-    tabulated on 1024 buckets, looked up in one array literal (a numpy array becomes a single
+    tabulated on 1024 buckets, looked up in one array literal (:func:`_int_array`: a single
     literal node, where ``array(0, 0, ..., 19)`` was 1,024 expressions Spark re-analysed in every
     plan, and a chain of ``bucket >= start`` tests per step made 1M ratings 2.4x slower to
     generate). ``u`` outside [0, 1) takes the first or last index."""
