@@ -267,10 +267,7 @@ def _blend_block(
     out = {C.USER_ID: pair_user[top].astype(np.int32), C.MOVIE_ID: pair_movie[top].astype(np.int32)}
     for s, col in SCORE_COLUMNS.items():
         out[col] = scores[top, SOURCES.index(s)]
-    out[C.BECAUSE_MOVIE_ID] = pd.array(
-        np.where(np.isnan(reason[top]), 0, reason[top]).astype(np.int32), dtype="Int32"
-    )
-    out[C.BECAUSE_MOVIE_ID][np.isnan(reason[top])] = pd.NA
+    out[C.BECAUSE_MOVIE_ID] = pd.array(reason[top], dtype="Int32")  # NaN -> null
     out[C.HISTORY_SIZE] = size[top].astype(np.int64)
     out[C.HISTORY_BUCKET] = table.labels[bucket[top]]
     out[C.SCORE] = total[top]
