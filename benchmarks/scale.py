@@ -17,7 +17,7 @@ exponent between consecutive sizes (log time ratio / log ratings ratio).
 
     .venv/bin/python benchmarks/scale.py                        # default,1m,10m
     .venv/bin/python benchmarks/scale.py --sizes default --keep /tmp/scale
-    .venv/bin/python benchmarks/scale.py --sizes 25m --set-als rank=64
+    .venv/bin/python benchmarks/scale.py --sizes 25m --set-als rank=64 --no-evaluate
 
 Timings are wall seconds on whatever else the machine is doing: run it alone.
 """
@@ -90,8 +90,11 @@ def reference(spark, lake, als_params: dict, out: str) -> dict[str, float]:
     }
 
 
-def child(size: str, work: Path, profile: str | None, als_set: list[str]) -> dict:
-    """One size in this process: the pipeline, then the reference, then the memory peaks."""
+def child(
+    size: str, work: Path, profile: str | None, als_set: list[str], evaluate: bool = True
+) -> dict:
+    """One size in this process: the pipeline, then the reference, then (unless told not to)
+    the evaluate stage, then the memory peaks."""
     from recsys.als import config_for
     from recsys.cli._context import JobContext
     from recsys.pipeline import run_pipeline, stage_args
@@ -116,8 +119,10 @@ def child(size: str, work: Path, profile: str | None, als_set: list[str]) -> dic
     als_params = config_for("implicit", **_als_overrides(als_set)).to_dict()
     seconds.update(reference(ctx.spark, ctx.lake, als_params, str(work / size / "reference")))
     print(f"  {size} reference: {seconds['reference']:.1f} s", flush=True)
-    scored = run_pipeline(ctx, args, stages=("evaluate",), on_stage=progress)
-    for result in (built, scored):
+    results = [built]
+    if evaluate:
+        results.append(run_pipeline(ctx, args, stages=("evaluate",), on_stage=progress))
+    for result in results:
         for name, stage in result.stages.items():
             seconds[name] = stage.seconds
     steps = _recorded_steps(ctx, built.stage_run_id("blend"))
@@ -193,13 +198,18 @@ def main() -> int:
         metavar="KEY=VALUE",
         help="ALS parameter for both the pipeline and the reference, e.g. rank=64",
     )
+    p.add_argument(
+        "--no-evaluate",
+        action="store_true",
+        help="skip the evaluate stage (it retrains every model on a split: at 25m, hours)",
+    )
     p.add_argument("--keep", help="work folder to keep (default: a temporary one, deleted)")
     p.add_argument("--json", help="also write the raw results here")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="recsys-scale-"))
     if args.child:
-        result = child(args.child, work, args.profile, args.set_als)
+        result = child(args.child, work, args.profile, args.set_als, not args.no_evaluate)
         (work / f"{args.child}.json").write_text(json.dumps(result))
         return 0
     results = []
@@ -209,6 +219,7 @@ def main() -> int:
             cmd += ["--profile", args.profile] if args.profile else []
             for item in args.set_als:
                 cmd += ["--set-als", item]
+            cmd += ["--no-evaluate"] if args.no_evaluate else []
             print(f"== {size}", flush=True)
             subprocess.run(cmd, check=True)
             results.append(json.loads((work / f"{size}.json").read_text()))

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, StructType
@@ -188,11 +189,24 @@ class LinkIndex:
 
     def cooccurrences(self, me: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Key position ``me``'s co-occurring keys (positions, ascending, itself excluded),
-        their weighted co-occurrences ``sum d_via^-via_weight`` and plain counts."""
+        their weighted co-occurrences ``sum d_via^-via_weight`` and plain counts.
+
+        Counted with ``bincount`` over the dense key index when the members outnumber a
+        fraction of the keys (a popular movie's raters' movies: millions, 5x faster than
+        sorting them), with ``unique`` otherwise (a user's co-raters among 186k users); the
+        sums are the same either way, added in the same order."""
         vias = self.key_vias[self.key_indptr[me] : self.key_indptr[me + 1]]
         entry, lens = csr_ranges(self.indptr, vias)
-        other, inverse = np.unique(self.members[entry], return_inverse=True)
-        weighted = np.bincount(inverse, weights=np.repeat(self.weight[vias], lens))
+        members = self.members[entry]
+        weights = np.repeat(self.weight[vias], lens)
+        if len(members) * 4 >= len(self.key_ids):
+            support = np.bincount(members, minlength=len(self.key_ids))
+            support[me] = 0
+            other = np.flatnonzero(support)
+            weighted = np.bincount(members, weights=weights, minlength=len(self.key_ids))
+            return other, weighted[other], support[other]
+        other, inverse = np.unique(members, return_inverse=True)
+        weighted = np.bincount(inverse, weights=weights)
         support = np.bincount(inverse)
         keep = other != me
         return other[keep], weighted[keep], support[keep]
@@ -279,33 +293,35 @@ _SCORES = StructType([*RECS.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(
 
 @dataclass(frozen=True)
 class _NeighborArrays:
-    """The neighbour table as CSR arrays by source movie, over a dense index of target movies."""
+    """The neighbour table as a sparse matrix over a dense index of every movie in it:
+    ``by_source[i, j]`` is the weight of the edge from rated movie ``i`` to candidate ``j``;
+    ``by_target`` is its transpose (each candidate's sources, for the reasons)."""
 
-    sources: np.ndarray
-    """Sorted source movie ids; edges of ``sources[i]`` are ``indptr[i]:indptr[i + 1]``."""
-    indptr: np.ndarray
-    targets: np.ndarray
-    """Dense index (into ``movie_ids``) of each edge's target movie."""
-    weights: np.ndarray
-    source_of_edge: np.ndarray
     movie_ids: np.ndarray
-    """Sorted ids of every target movie."""
+    """Sorted ids of every movie in the table, sources and targets (the matrices' index)."""
+    by_source: sp.csr_array
+    by_target: sp.csr_array
     divisor: np.ndarray
-    """Per target movie: ``(n_ratings + 1)^candidate_pop`` (1 without debiasing)."""
+    """Per movie: ``(n_ratings + 1)^candidate_pop`` (1 without debiasing)."""
 
     @classmethod
     def build(cls, edges: pd.DataFrame, divisor: _Divisor | None) -> _NeighborArrays:
-        edges = edges.sort_values([_SRC, C.MOVIE_ID], kind="stable")
         src = edges[_SRC].to_numpy(np.int64)
-        movie_ids, targets = np.unique(edges[C.MOVIE_ID].to_numpy(np.int64), return_inverse=True)
-        sources, starts = np.unique(src, return_index=True)
+        dst = edges[C.MOVIE_ID].to_numpy(np.int64)
+        movie_ids = np.union1d(src, dst)
+        size = len(movie_ids)
+        by_source = sp.csr_array(
+            (
+                edges[_W].to_numpy(np.float64),
+                (np.searchsorted(movie_ids, src), np.searchsorted(movie_ids, dst)),
+            ),
+            shape=(size, size),
+        )
+        by_source.sum_duplicates()  # canonical: sorted indices
         return cls(
-            sources=sources,
-            indptr=np.append(starts, len(src)),
-            targets=targets.astype(np.int64),
-            weights=edges[_W].to_numpy(np.float64),
-            source_of_edge=src,
             movie_ids=movie_ids,
+            by_source=by_source,
+            by_target=by_source.T.tocsr(),
             divisor=_divisor_of(divisor, movie_ids),
         )
 
@@ -335,61 +351,126 @@ def _divisor_of(divisor: _Divisor | None, movie_ids: np.ndarray) -> np.ndarray:
     return np.where(known, divisor[1][pos], 1.0)
 
 
+_SUB_BLOCK = 256
+"""Users per sparse product in :func:`_score_users`: bounds the block's score matrix (at most
+256 x movies entries)."""
+
+
 def _score_users(
     block: pd.DataFrame, nb: _NeighborArrays, n: int, normalize: bool, positive: bool
 ) -> pd.DataFrame:
     """Every user of ``block`` (``user_id, movie_id, _rw`` rows): the summed terms ``_rw *
     weight`` of their rated movies' neighbours (over ``sum |_rw|`` when ``normalize``), rated
     movies removed (and scores <= 0 when ``positive``), top ``n`` with the best-contributing
-    rated movie."""
-    users = block[C.USER_ID].to_numpy(np.int64)
-    order = np.argsort(users, kind="stable")
-    users = users[order]
-    movies = block[C.MOVIE_ID].to_numpy(np.int64)[order]
-    rws = block[_RW].to_numpy(np.float64)[order]
-    cuts = np.flatnonzero(np.diff(users)) + 1
-    out: list[tuple[np.ndarray, ...]] = []
+    rated movie.
+
+    The sums are one sparse product per 256 users (users x movies ``_rw`` times the neighbour
+    matrix), in scipy's C loops; per user, Python only ranks the row and finds the reasons.
+    """
+    user_ids, user_pos = np.unique(block[C.USER_ID].to_numpy(np.int64), return_inverse=True)
+    rws = block[_RW].to_numpy(np.float64)
+    norm = np.bincount(user_pos, weights=np.abs(rws), minlength=len(user_ids))
+    pos, known = lookup(nb.movie_ids, block[C.MOVIE_ID].to_numpy(np.int64))
     size = len(nb.movie_ids)
-    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(users)], strict=True):
-        rated, rw = movies[lo:hi], rws[lo:hi]
-        pos, ok = lookup(nb.sources, rated)
-        pos = pos[ok]
-        if not len(pos):
-            continue
-        edge, lens = csr_ranges(nb.indptr, pos)
-        target = nb.targets[edge]
-        term = nb.weights[edge] * np.repeat(rw[ok], lens)
-        score = np.bincount(target, weights=term, minlength=size)
-        reached = np.bincount(target, minlength=size) > 0
-        own, mine = lookup(nb.movie_ids, rated)
-        reached[own[mine]] = False
-        cand = np.flatnonzero(reached)
-        value = score[cand] / nb.divisor[cand]
-        if normalize:
-            value = value / np.abs(rw).sum()
-        if positive:
-            cand, value = cand[value > 0], value[value > 0]
-        if not len(cand):
-            continue
-        top = top_positions(value, nb.movie_ids[cand], n)
-        cand, value = cand[top], value[top]
-        # because: the rated movie with the largest term into each kept candidate
-        sel = np.isin(target, cand)
-        t, w, s = target[sel], term[sel], nb.source_of_edge[edge][sel]
-        best = np.lexsort((s, -w, t))
-        t, s = t[best], s[best]
-        head = np.r_[True, t[1:] != t[:-1]]
-        because = dict(zip(t[head].tolist(), s[head].tolist(), strict=True))
-        out.append(
-            (
-                np.full(len(cand), users[lo]),
-                nb.movie_ids[cand],
-                value,
-                np.arange(1, len(cand) + 1),
-                np.array([because[c] for c in cand.tolist()], dtype=np.int64),
+    rated = sp.csr_array((rws[known], (user_pos[known], pos[known])), shape=(len(user_ids), size))
+    rated.sum_duplicates()
+    scratch = _Scratch(size)
+    out: list[tuple[np.ndarray, ...]] = []
+    for lo in range(0, len(user_ids), _SUB_BLOCK):
+        part = rated[lo : lo + _SUB_BLOCK]
+        scores = part @ nb.by_source
+        for r in range(part.shape[0]):
+            mine = part.indices[part.indptr[r] : part.indptr[r + 1]]
+            if not len(mine):
+                continue
+            cand = scores.indices[scores.indptr[r] : scores.indptr[r + 1]]
+            value = scores.data[scores.indptr[r] : scores.indptr[r + 1]]
+            scratch.mark(mine)
+            keep = ~scratch.marked[cand]
+            cand, value = cand[keep], value[keep]
+            if not positive and np.count_nonzero(value > 0) < n:
+                cand, value = _with_zero_sums(nb, mine, cand, value, scratch)
+            value = value / nb.divisor[cand]
+            if normalize:
+                value = value / norm[lo + r]
+            if positive:
+                cand, value = cand[value > 0], value[value > 0]
+            top = top_positions(value, nb.movie_ids[cand], n)
+            cand, value = cand[top], value[top]
+            weights = part.data[part.indptr[r] : part.indptr[r + 1]]
+            because = _because(nb, mine, weights, cand)
+            scratch.clear(mine)
+            if not len(cand):
+                continue
+            out.append(
+                (
+                    np.full(len(cand), user_ids[lo + r]),
+                    nb.movie_ids[cand],
+                    value,
+                    np.arange(1, len(cand) + 1),
+                    nb.movie_ids[because],
+                )
             )
-        )
     return typed_frame(out, _SCORES)
+
+
+class _Scratch:
+    """Dense per-movie arrays reused user after user (set for one user's rated movies, then
+    cleared), so a membership test is one gather instead of a sort."""
+
+    def __init__(self, size: int) -> None:
+        self.marked = np.zeros(size, bool)
+        self.flag = np.zeros(size, bool)
+
+    def mark(self, movies: np.ndarray) -> None:
+        self.marked[movies] = True
+
+    def clear(self, movies: np.ndarray) -> None:
+        self.marked[movies] = False
+
+
+def _with_zero_sums(
+    nb: _NeighborArrays, mine: np.ndarray, cand: np.ndarray, value: np.ndarray, s: _Scratch
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the unrated movies the user's neighbours reach whose terms cancel to exactly 0 (the
+    sparse product drops them); they rank above negative scores, so they matter only when the
+    user has fewer than ``n`` positive ones."""
+    entry, _ = csr_ranges(nb.by_source.indptr, mine)
+    reached = nb.by_source.indices[entry]
+    s.flag[reached] = True
+    s.flag[cand] = False
+    s.flag[mine] = False
+    zeros = np.flatnonzero(s.flag)
+    s.flag[zeros] = False
+    if not len(zeros):
+        return cand, value
+    return np.r_[cand, zeros], np.r_[value, np.zeros(len(zeros))]
+
+
+def _because(
+    nb: _NeighborArrays, mine: np.ndarray, weights: np.ndarray, cand: np.ndarray
+) -> np.ndarray:
+    """Per candidate, the rated movie (of ``mine``, sorted, with term weights ``weights``) with
+    the largest term ``weight * edge`` into it, the smaller id on ties: the sub-matrix of
+    edges between the rated movies and the candidates, sliced from whichever side has fewer
+    entries (EASE's popular movies are regressors of thousands; a candidate has k)."""
+    if not len(cand):
+        return cand
+    out_degree = nb.by_source.indptr[mine + 1] - nb.by_source.indptr[mine]
+    in_degree = nb.by_target.indptr[cand + 1] - nb.by_target.indptr[cand]
+    if in_degree.sum() <= out_degree.sum():
+        edges = nb.by_target[cand][:, mine].tocoo()
+        src, dst = edges.col, edges.row
+    else:
+        edges = nb.by_source[mine][:, cand].tocoo()
+        src, dst = edges.row, edges.col
+    term = edges.data * weights[src]
+    best = np.lexsort((src, -term, dst))  # positions ascend with ids: ties to the smaller id
+    src, dst = src[best], dst[best]
+    head = np.r_[True, dst[1:] != dst[:-1]]
+    because = np.empty(len(cand), np.int64)
+    because[dst[head]] = mine[src[head]]
+    return because
 
 
 def userknn_scores(
@@ -399,68 +480,83 @@ def userknn_scores(
     ``score(u, j) = sum over u's neighbours v who rated j of sim(u, v)``, divided by
     ``(n_j + 1)^candidate_pop``; ties go to the smaller movie id.
 
-    ``neighbors`` is :func:`user_neighbors`' output (``user_id, neighbor_id, similarity``).
-    Each (user, neighbour) row carries the neighbour's movies as one array and every block of
-    users is summed in numpy (:func:`_score_block`): the same ``users x k x ratings-per-user``
-    movie ids travel, but as arrays rather than as rows joined, aggregated and ranked.
+    ``neighbors`` is :func:`user_neighbors`' output (``user_id, neighbor_id, similarity``,
+    similarities > 0). User-kNN's model is the rating matrix itself: it is broadcast as CSR
+    arrays (:class:`_UserMovies`, the ratings' (user, movie) pairs, as the neighbours'
+    :class:`LinkIndex`), and each block of users is one sparse product of their neighbour
+    weights with it (:func:`_score_block`). Joining every neighbour row with the neighbour's
+    movie list shuffled users x k x ratings-per-user movie ids (2.3G at 10M ratings).
     """
     spark = ratings.sparkSession
-    lists = ratings.groupBy(C.USER_ID).agg(F.collect_list(C.MOVIE_ID).alias(_MOVIES))
-    # A shuffle join, whatever the statistics say: adaptive execution sizes a pandas UDF's
-    # output from its input (here one row per user), so it broadcast the users x k neighbour
-    # rows (16M at 10M ratings), which overflowed a 6 GB driver.
-    theirs = (
-        neighbors.select(C.USER_ID, C.NEIGHBOR_ID, C.SIMILARITY)
-        .hint("shuffle_merge")
-        .join(lists.withColumnRenamed(C.USER_ID, C.NEIGHBOR_ID), C.NEIGHBOR_ID)
+    pairs = ratings.select(C.USER_ID, C.MOVIE_ID).toPandas()
+    model = spark.sparkContext.broadcast(
+        _UserMovies.build(pairs, _popularity_divisor(ratings, candidate_pop))
     )
-    # the user's own movies ride along as a row with a null similarity: they are excluded
-    own = lists.select(
-        C.USER_ID,
-        F.lit(None).cast("int").alias(C.NEIGHBOR_ID),
-        F.lit(None).cast("double").alias(C.SIMILARITY),
-        _MOVIES,
-    )
-    model = spark.sparkContext.broadcast(_popularity_divisor(ratings, candidate_pop))
-    blocks = udf_groups(spark, ratings.select(C.USER_ID).distinct().count())  # not neighbors: lazy
+    del pairs
+    blocks = udf_groups(spark, len(model.value.user_ids))
 
     def score(block: pd.DataFrame) -> pd.DataFrame:
         return _score_block(block, model.value, n)
 
     return (
-        theirs.unionByName(own)
+        neighbors.select(C.USER_ID, C.NEIGHBOR_ID, C.SIMILARITY)
         .groupBy(F.pmod(F.hash(C.USER_ID), F.lit(blocks)))
         .applyInPandas(score, schema=RECS)
     )
 
 
-_MOVIES = "_movies"
+@dataclass(frozen=True)
+class _UserMovies:
+    """Every user's rated movies as a sparse binary matrix (users x movies, dense indexes)."""
+
+    user_ids: np.ndarray
+    movie_ids: np.ndarray
+    matrix: sp.csr_array
+    divisor: np.ndarray
+    """Per movie: ``(n_ratings + 1)^candidate_pop`` (1 without debiasing)."""
+
+    @classmethod
+    def build(cls, pairs: pd.DataFrame, divisor: _Divisor | None) -> _UserMovies:
+        user_ids, users = np.unique(pairs[C.USER_ID].to_numpy(np.int64), return_inverse=True)
+        movie_ids, movies = np.unique(pairs[C.MOVIE_ID].to_numpy(np.int64), return_inverse=True)
+        matrix = sp.csr_array(
+            (np.ones(len(users)), (users, movies)), shape=(len(user_ids), len(movie_ids))
+        )
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0  # a (user, movie) pair counts once, as the definition's rows
+        return cls(user_ids, movie_ids, matrix, _divisor_of(divisor, movie_ids))
 
 
-def _score_block(block: pd.DataFrame, divisor: _Divisor | None, n: int) -> pd.DataFrame:
-    """Rows ``user_id, neighbor_id, similarity, _movies`` (``similarity`` null on the user's
-    own row): each user's summed neighbour similarities per unrated movie, top ``n``."""
+def _score_block(block: pd.DataFrame, um: _UserMovies, n: int) -> pd.DataFrame:
+    """Rows ``user_id, neighbor_id, similarity``: each user's summed neighbour similarities
+    per unrated movie (one sparse product per 256 users), top ``n``."""
     users = block[C.USER_ID].to_numpy(np.int64)
-    order = np.argsort(users, kind="stable")
-    users = users[order]
-    sims = block[C.SIMILARITY].to_numpy(np.float64)[order]
-    lists = block[_MOVIES].to_numpy()[order]
-    cuts = np.flatnonzero(np.diff(users)) + 1
+    user_ids, rows = np.unique(users, return_inverse=True)
+    cols, known = lookup(um.user_ids, block[C.NEIGHBOR_ID].to_numpy(np.int64))
+    sims = block[C.SIMILARITY].to_numpy(np.float64)
+    weights = sp.csr_array(
+        (sims[known], (rows[known], cols[known])), shape=(len(user_ids), len(um.user_ids))
+    )
+    own, own_known = lookup(um.user_ids, user_ids)
+    rated = np.zeros(len(um.movie_ids), bool)
     out: list[tuple[np.ndarray, ...]] = []
-    for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(users)], strict=True):
-        mine = np.isnan(sims[lo:hi])
-        theirs = lists[lo:hi][~mine]
-        if not len(theirs):
-            continue
-        movies = np.concatenate(theirs).astype(np.int64)
-        weights = np.repeat(sims[lo:hi][~mine], [len(x) for x in theirs])
-        cand, inverse = np.unique(movies, return_inverse=True)
-        value = np.bincount(inverse, weights=weights)
-        rated = np.concatenate(lists[lo:hi][mine]) if mine.any() else np.empty(0, np.int64)
-        keep = ~np.isin(cand, rated)
-        cand, value = cand[keep], value[keep]
-        value = value / _divisor_of(divisor, cand)
-        top = top_positions(value, cand, n)
-        ranks = np.arange(1, len(top) + 1)
-        out.append((np.full(len(top), users[lo]), cand[top], value[top], ranks))
+    for lo in range(0, len(user_ids), _SUB_BLOCK):
+        scores = weights[lo : lo + _SUB_BLOCK] @ um.matrix
+        for r in range(scores.shape[0]):
+            cand = scores.indices[scores.indptr[r] : scores.indptr[r + 1]]
+            if not len(cand):
+                continue
+            value = scores.data[scores.indptr[r] : scores.indptr[r + 1]]
+            me = own[lo + r]
+            mine = um.matrix.indices[um.matrix.indptr[me] : um.matrix.indptr[me + 1]]
+            mine = mine if own_known[lo + r] else mine[:0]
+            rated[mine] = True
+            keep = ~rated[cand]
+            rated[mine] = False
+            cand, value = cand[keep], value[keep] / um.divisor[cand[keep]]
+            top = top_positions(value, um.movie_ids[cand], n)
+            ranks = np.arange(1, len(top) + 1)
+            out.append(
+                (np.full(len(top), user_ids[lo + r]), um.movie_ids[cand[top]], value[top], ranks)
+            )
     return typed_frame(out, RECS)

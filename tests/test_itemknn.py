@@ -180,6 +180,25 @@ def test_vectorised_scores_match_the_relational_definition(spark, candidate_pop)
     _assert_same_rows(actual, expected)
 
 
+def test_terms_cancelling_to_zero_still_make_a_candidate(spark):
+    """Weights of both signs can sum to exactly 0; the sparse product drops such entries, but
+    the candidate was reached and ranks above the negative ones (as the definition says)."""
+    from recsys.itemknn import NEIGHBORS_SCHEMA
+
+    ratings = spark.createDataFrame([(1, 1, 3.0), (1, 2, 3.0)], RATINGS)
+    neighbors = spark.createDataFrame(
+        [(1, 3, 0.5, 1, 1), (2, 3, -0.5, 1, 1), (1, 4, -0.25, 1, 2), (2, 5, -0.75, 1, 2)],
+        NEIGHBORS_SCHEMA,
+    )
+    actual = itemknn_scores(ratings, neighbors, n=2).select(
+        C.MOVIE_ID, C.SCORE, C.RANK, C.BECAUSE_MOVIE_ID
+    )
+    assert [tuple(r) for r in actual.orderBy(C.RANK).collect()] == [
+        (3, 0.0, 1, 1),
+        (4, -0.25, 2, 1),
+    ]
+
+
 def _random_ratings(spark, seed: int, users: int = 60, movies: int = 40):
     import random
 
@@ -306,14 +325,14 @@ def test_vectorised_userknn_scores_match_the_relational_definition(spark, candid
     _assert_same_rows(actual, expected)
 
 
-def test_userknn_join_is_never_broadcast(ratings, capsys):
-    """Adaptive execution sizes a pandas UDF's output by its input, so it took the users x k
-    neighbour rows for a small table and broadcast them (16M rows at 10M ratings: the driver
-    ran out of memory). The scorer's join is a shuffle join even where a broadcast would fit."""
+def test_userknn_scores_join_nothing(ratings, capsys):
+    """The neighbours' movies come from the broadcast rating matrix, never from a join of the
+    users x k neighbour rows (adaptive execution once broadcast those rows, 16M at 10M ratings,
+    and overflowed the driver; a shuffle join moved 2.3G movie ids)."""
     scores = userknn_scores(ratings, user_neighbors(ratings, COSINE), n=2)
     assert scores.collect()  # the adaptive plan is final once run
     scores.explain()
     plan = capsys.readouterr().out
     assert "isFinalPlan=true" in plan
-    assert "SortMergeJoin" in plan
-    assert "BroadcastHashJoin" not in plan
+    assert "FlatMapGroupsInPandas" in plan
+    assert "Join" not in plan
