@@ -20,12 +20,12 @@ sample): the work is at most ``users * max_per_via^2 / 2`` pair updates, linear 
 Pairs are never rows: the capped (movie, user) pairs are broadcast as CSR arrays
 (:class:`LinkIndex`, at most the ratings) and each block of movies sums its co-occurrences with
 ``bincount`` in numpy (:func:`block_neighbors`); a self-join shuffled ~135M pair rows at 1M
-ratings and ranked them with a window. Scoring passes through the driver only the top-``k``
-neighbour table (movies x k rows) on its way to a broadcast. The user-based twin
-(:func:`user_neighbors`, :func:`userknn_scores`) is the same definition with the roles of users
-and movies swapped (popular movies capped instead of active users); its scores come from each
-neighbour's movies as one array. At 1M ratings user-kNN went from 242 s to 31 s
-(benchmarks/RESULTS.md).
+ratings and ranked them with a window. Scores are scipy sparse products per block of users
+(their ratings times the broadcast top-``k`` neighbour matrix, movies x k entries, the only
+thing that passes through the driver). The user-based twin (:func:`user_neighbors`,
+:func:`userknn_scores`) is the same definition with the roles of users and movies swapped
+(popular movies capped instead of active users); its scores are each user's neighbour weights
+times the rating matrix, broadcast like the index (benchmarks/RESULTS.md has the timings).
 """
 
 from __future__ import annotations
@@ -385,8 +385,8 @@ def _score_users(
                 continue
             cand = scores.indices[scores.indptr[r] : scores.indptr[r + 1]]
             value = scores.data[scores.indptr[r] : scores.indptr[r + 1]]
-            scratch.mark(mine)
-            keep = ~scratch.marked[cand]
+            scratch.rated_at[mine] = np.arange(len(mine))
+            keep = scratch.rated_at[cand] < 0
             cand, value = cand[keep], value[keep]
             if not positive and np.count_nonzero(value > 0) < n:
                 cand, value = _with_zero_sums(nb, mine, cand, value, scratch)
@@ -398,8 +398,8 @@ def _score_users(
             top = top_positions(value, nb.movie_ids[cand], n)
             cand, value = cand[top], value[top]
             weights = part.data[part.indptr[r] : part.indptr[r + 1]]
-            because = _because(nb, mine, weights, cand)
-            scratch.clear(mine)
+            because = _because(nb, mine, weights, cand, scratch)
+            scratch.rated_at[mine] = -1
             if not len(cand):
                 continue
             out.append(
@@ -415,18 +415,14 @@ def _score_users(
 
 
 class _Scratch:
-    """Dense per-movie arrays reused user after user (set for one user's rated movies, then
-    cleared), so a membership test is one gather instead of a sort."""
+    """Per-movie indexes reused user after user (set for one user's movies, reset to -1
+    after), so a membership test or a position lookup is one gather, not a sort or search."""
 
     def __init__(self, size: int) -> None:
-        self.marked = np.zeros(size, bool)
-        self.flag = np.zeros(size, bool)
-
-    def mark(self, movies: np.ndarray) -> None:
-        self.marked[movies] = True
-
-    def clear(self, movies: np.ndarray) -> None:
-        self.marked[movies] = False
+        self.rated_at = np.full(size, -1, np.int64)
+        """Position of the movie among the current user's rated movies (``mine``), or -1."""
+        self.other_at = np.full(size, -1, np.int64)
+        """A second index, set and reset within one call (candidates, the reached set)."""
 
 
 def _with_zero_sums(
@@ -436,36 +432,46 @@ def _with_zero_sums(
     sparse product drops them); they rank above negative scores, so they matter only when the
     user has fewer than ``n`` positive ones."""
     entry, _ = csr_ranges(nb.by_source.indptr, mine)
-    reached = nb.by_source.indices[entry]
-    s.flag[reached] = True
-    s.flag[cand] = False
-    s.flag[mine] = False
-    zeros = np.flatnonzero(s.flag)
-    s.flag[zeros] = False
+    reached = s.other_at
+    reached[nb.by_source.indices[entry]] = 1
+    reached[cand] = -1
+    reached[mine] = -1
+    zeros = np.flatnonzero(reached >= 0)
+    reached[zeros] = -1
     if not len(zeros):
         return cand, value
     return np.r_[cand, zeros], np.r_[value, np.zeros(len(zeros))]
 
 
 def _because(
-    nb: _NeighborArrays, mine: np.ndarray, weights: np.ndarray, cand: np.ndarray
+    nb: _NeighborArrays, mine: np.ndarray, weights: np.ndarray, cand: np.ndarray, s: _Scratch
 ) -> np.ndarray:
-    """Per candidate, the rated movie (of ``mine``, sorted, with term weights ``weights``) with
-    the largest term ``weight * edge`` into it, the smaller id on ties: the sub-matrix of
-    edges between the rated movies and the candidates, sliced from whichever side has fewer
-    entries (EASE's popular movies are regressors of thousands; a candidate has k)."""
+    """Per candidate, the rated movie (of ``mine``, sorted, indexed in ``s.rated_at``, with
+    term weights ``weights``) with the largest term ``weight * edge`` into it, the smaller id
+    on ties. The edges between the rated movies and the candidates are read from whichever
+    side has fewer (EASE's popular movies are regressors of thousands of movies, while each
+    candidate has k)."""
     if not len(cand):
         return cand
-    out_degree = nb.by_source.indptr[mine + 1] - nb.by_source.indptr[mine]
-    in_degree = nb.by_target.indptr[cand + 1] - nb.by_target.indptr[cand]
+    by_source, by_target = nb.by_source, nb.by_target
+    out_degree = by_source.indptr[mine + 1] - by_source.indptr[mine]
+    in_degree = by_target.indptr[cand + 1] - by_target.indptr[cand]
     if in_degree.sum() <= out_degree.sum():
-        edges = nb.by_target[cand][:, mine].tocoo()
-        src, dst = edges.col, edges.row
+        entry, lens = csr_ranges(by_target.indptr, cand)
+        src = s.rated_at[by_target.indices[entry]]
+        hit = src >= 0
+        src, dst = src[hit], np.repeat(np.arange(len(cand)), lens)[hit]
+        edge = by_target.data[entry[hit]]
     else:
-        edges = nb.by_source[mine][:, cand].tocoo()
-        src, dst = edges.row, edges.col
-    term = edges.data * weights[src]
-    best = np.lexsort((src, -term, dst))  # positions ascend with ids: ties to the smaller id
+        entry, lens = csr_ranges(by_source.indptr, mine)
+        s.other_at[cand] = np.arange(len(cand))
+        dst = s.other_at[by_source.indices[entry]]
+        s.other_at[cand] = -1
+        hit = dst >= 0
+        src, dst = np.repeat(np.arange(len(mine)), lens)[hit], dst[hit]
+        edge = by_source.data[entry[hit]]
+    term = edge * weights[src]
+    best = np.lexsort((src, -term, dst))  # src indexes the sorted ``mine``: ties to the smaller id
     src, dst = src[best], dst[best]
     head = np.r_[True, dst[1:] != dst[:-1]]
     because = np.empty(len(cand), np.int64)

@@ -252,6 +252,95 @@ def test_reasons_name_a_rated_movie_in_the_right_format(spark, movies):
     assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
 
 
+def _reasons_by_definition(recs, ratings, movies):
+    """The reasons as the relational definition (joins and a window), what the cogrouped UDF
+    must reproduce: a missing ``because_movie_id`` is the user's rated movie sharing most genres
+    (array_intersect), then the higher rating, then the smaller id; the reason quotes the
+    user's rating of it (none: "popular in <first genre>")."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from recsys.blend import because_text
+
+    genres = movies.select(C.MOVIE_ID, F.coalesce(C.GENRES, F.array()).alias("_g"))
+    missing = recs.where(F.col(C.BECAUSE_MOVIE_ID).isNull()).select(C.USER_ID, C.MOVIE_ID)
+    rated = ratings.select(
+        C.USER_ID, F.col(C.MOVIE_ID).alias("_src"), F.col(C.RATING).alias("_r")
+    ).join(genres.select(F.col(C.MOVIE_ID).alias("_src"), F.col("_g").alias("_sg")), "_src", "left")
+    pairs = missing.join(genres, C.MOVIE_ID, "left").join(rated, C.USER_ID)
+    overlap = F.size(F.array_intersect(F.coalesce("_g", F.array()), F.coalesce("_sg", F.array())))
+    order = Window.partitionBy(C.USER_ID, C.MOVIE_ID).orderBy(
+        overlap.desc(), F.col("_r").desc(), F.col("_src")
+    )
+    best = (
+        pairs.withColumn("_pos", F.row_number().over(order))
+        .where(F.col("_pos") == 1)
+        .select(C.USER_ID, C.MOVIE_ID, F.col("_src").alias("_fill"))
+    )
+    filled = (
+        recs.join(best, [C.USER_ID, C.MOVIE_ID], "left")
+        .withColumn(C.BECAUSE_MOVIE_ID, F.coalesce(C.BECAUSE_MOVIE_ID, "_fill"))
+        .drop("_fill")
+    )
+    because = ratings.select(
+        C.USER_ID, F.col(C.MOVIE_ID).alias(C.BECAUSE_MOVIE_ID), F.col(C.RATING).alias("_r")
+    ).join(
+        movies.select(F.col(C.MOVIE_ID).alias(C.BECAUSE_MOVIE_ID), F.col(C.TITLE).alias("_t")),
+        C.BECAUSE_MOVIE_ID,
+        "left",
+    )
+    own = movies.select(C.MOVIE_ID, F.get(C.GENRES, 0).alias("_genre"))
+    popular = F.when(F.col("_genre").isNull(), F.lit("popular with everyone")).otherwise(
+        F.concat(F.lit("popular in "), F.col("_genre"))
+    )
+    title = F.coalesce(F.col("_t"), F.concat(F.lit("movie "), F.col(C.BECAUSE_MOVIE_ID)))
+    reason = F.when(F.col("_r").isNotNull(), because_text(title, F.col("_r"))).otherwise(popular)
+    return (
+        filled.join(because, [C.USER_ID, C.BECAUSE_MOVIE_ID], "left")
+        .join(own, C.MOVIE_ID, "left")
+        .withColumn(C.REASON, reason)
+        .withColumn(
+            C.BECAUSE_MOVIE_ID,
+            F.when(F.col("_r").isNotNull(), F.col(C.BECAUSE_MOVIE_ID)).cast("int"),
+        )
+        .drop("_r", "_t", "_genre")
+    )
+
+
+def test_reasons_equal_their_relational_definition(spark):
+    """Random catalogue (genre lists with duplicates and empty ones, a recommended movie
+    missing from it), random half-star ratings, recommendations with and without a source's
+    reason, users without ratings: the cogrouped UDF gives the definition's rows."""
+    import random
+
+    rnd = random.Random(11)
+    names = ["Action", "Comedy", "Drama", "Crime", "Horror", "Sci-Fi"]
+    catalogue = []
+    for m in range(1, 31):
+        g = rnd.choice([[], *[rnd.choices(names, k=rnd.randint(1, 4)) for _ in range(6)]])
+        catalogue.append((m, f"Movie {m}", g))
+    movies = spark.createDataFrame(catalogue, MOVIES)
+    rated = {(u, m) for u in range(1, 36) for m in rnd.sample(range(1, 31), rnd.randint(1, 12))}
+    ratings = spark.createDataFrame(
+        [(u, m, rnd.randint(1, 10) / 2) for u, m in sorted(rated)], RATINGS
+    )
+    schema = StructType([*SCORED.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
+    rows = []
+    for u in range(1, 41):  # users 36-40 rated nothing
+        mine = [m for (v, m) in rated if v == u]
+        for m in rnd.sample(range(1, 33), 5):  # 31, 32: not in the catalogue
+            because = rnd.choice(mine) if mine and rnd.random() < 0.3 else None
+            rows.append((u, m, rnd.random(), because))
+    recs = spark.createDataFrame(rows, schema)
+    actual = attach_reasons(recs, ratings, movies)
+    expected = _reasons_by_definition(recs, ratings, movies)
+    assert actual.count() == len(rows) > 150
+    assert actual.where(f"{C.BECAUSE_MOVIE_ID} is null").count() > 10
+    assert_df_equality(
+        actual, expected.select(*actual.columns), ignore_row_order=True, ignore_nullable=True
+    )
+
+
 def test_mmr_rerank_in_spark(spark, movies):
     schema = StructType([*SCORED.fields, StructField(C.RANK, IntegerType(), False)])
     recs = spark.createDataFrame(

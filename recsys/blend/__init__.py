@@ -17,7 +17,7 @@ from recsys.blend._blend import (
 )
 from recsys.blend._coldstart import cold_start, movie_popularity, popular_candidates
 from recsys.blend._normalize import METHODS, normalize_per_user
-from recsys.blend._reasons import attach_reasons, because_text, fill_because, rating_text
+from recsys.blend._reasons import attach_reasons, because_text, rating_text
 from recsys.blend._recommend import (
     ITEM_KNN,
     RECOMMENDATIONS,
@@ -64,7 +64,6 @@ __all__ = [
     "candidate_sources",
     "cold_start",
     "combine_candidates",
-    "fill_because",
     "history_sizes",
     "mmr_rerank",
     "movie_popularity",

@@ -43,10 +43,14 @@ def popular_candidates(ratings: DataFrame, n: int = 100) -> DataFrame:
     order = Window.orderBy(F.col(C.SCORE).desc(), F.col(C.MOVIE_ID))
     ranked = counts.withColumn("_pos", F.row_number().over(order))
     top = ranked.where(F.col("_pos") <= F.lit(n) * 3)
+    # only ratings of the listed movies can remove a candidate: the anti-join shuffles those
+    rated = ratings.select(C.USER_ID, C.MOVIE_ID).join(
+        F.broadcast(top.select(C.MOVIE_ID)), C.MOVIE_ID, "left_semi"
+    )
     cand = (
         history.select(C.USER_ID)
         .crossJoin(F.broadcast(top))
-        .join(ratings.select(C.USER_ID, C.MOVIE_ID), [C.USER_ID, C.MOVIE_ID], "left_anti")
+        .join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti")
     )
     by_user = Window.partitionBy(C.USER_ID).orderBy(F.col("_pos"))
     return (
