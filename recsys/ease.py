@@ -130,13 +130,17 @@ def _co_rows(movies: np.ndarray, index: LinkIndex, kept: int) -> pd.DataFrame:
     smaller id, as :func:`_solve_targets` ranks regressors) and their co-rating counts
     (:meth:`LinkIndex.cooccurrences`)."""
     pos, known = lookup(index.key_ids, movies)
+    slot = np.full(len(index.key_ids), -1, np.int64)
     rows = []
     for p in pos[known].tolist():
-        others, _, support = index.cooccurrences(p)
+        others, _, support = index.cooccurrences(p, slot)
         if len(others) > kept:
             cosine = support / np.sqrt(index.n[others] * index.n[p])
-            top = np.sort(top_positions(cosine, others, kept))
-            others, support = others[top], support[top]
+            top = top_positions(cosine, others, kept)
+        else:
+            top = np.arange(len(others))
+        top = top[np.argsort(others[top])]
+        others, support = others[top], support[top]
         rows.append((p, others, support))
     return pd.DataFrame(
         {

@@ -187,27 +187,35 @@ class LinkIndex:
             key_vias=via_pos[by_key].astype(np.int32),
         )
 
-    def cooccurrences(self, me: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Key position ``me``'s co-occurring keys (positions, ascending, itself excluded),
-        their weighted co-occurrences ``sum d_via^-via_weight`` and plain counts.
+    def cooccurrences(self, me: int, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Key position ``me``'s co-occurring keys (positions, in no set order, itself
+        excluded), their weighted co-occurrences ``sum d_via^-via_weight`` and plain counts.
 
-        Counted with ``bincount`` over the dense key index when the members outnumber a
-        fraction of the keys (a popular movie's raters' movies: millions, 5x faster than
-        sorting them), with ``unique`` otherwise (a user's co-raters among 186k users); the
-        sums are the same either way, added in the same order."""
+        When the members (the keys of ``me``'s via entities, repeats included) outnumber the
+        keys, they are counted with ``bincount`` over the dense key index (a popular movie's
+        raters' movies: millions, 5x faster than sorting them). Otherwise a pass over all keys
+        per key would make the work quadratic in them (a user's co-raters among 186k users),
+        so each distinct member gets a slot in ``slot`` (caller-owned scratch, one int64 per
+        key, all -1, and left so) and the counts run over slots. Either way the terms are
+        added in the members' order: the sums are the same."""
         vias = self.key_vias[self.key_indptr[me] : self.key_indptr[me + 1]]
         entry, lens = csr_ranges(self.indptr, vias)
         members = self.members[entry]
         weights = np.repeat(self.weight[vias], lens)
-        if len(members) * 4 >= len(self.key_ids):
+        if len(members) >= len(self.key_ids):
             support = np.bincount(members, minlength=len(self.key_ids))
             support[me] = 0
             other = np.flatnonzero(support)
             weighted = np.bincount(members, weights=weights, minlength=len(self.key_ids))
             return other, weighted[other], support[other]
-        other, inverse = np.unique(members, return_inverse=True)
-        weighted = np.bincount(inverse, weights=weights)
-        support = np.bincount(inverse)
+        at = np.arange(len(members))
+        slot[members] = at  # one occurrence of each key is left holding its slot
+        other = members[slot[members] == at]
+        slot[other] = np.arange(len(other))
+        inverse = slot[members]
+        slot[other] = -1
+        weighted = np.bincount(inverse, weights=weights, minlength=len(other))
+        support = np.bincount(inverse, minlength=len(other))
         keep = other != me
         return other[keep], weighted[keep], support[keep]
 
@@ -219,9 +227,10 @@ def _neighbor_block(
     keys = np.sort(keys)
     pos, known = lookup(idx.key_ids, keys)
     out: list[tuple[np.ndarray, ...]] = []
+    slot = np.full(len(idx.key_ids), -1, np.int64)
     for key, me in zip(keys[known].tolist(), pos[known].tolist(), strict=True):
         # (a key whose every via entity was over the cap, none sampled, has no pairs at all)
-        other, cw, support = idx.cooccurrences(me)
+        other, cw, support = idx.cooccurrences(me, slot)
         if not len(other):
             continue
         sim = cw / (np.sqrt(idx.n[me]) * np.power(idx.n[other], params.neighbor_pop))

@@ -336,3 +336,37 @@ def test_userknn_scores_join_nothing(ratings, capsys):
     assert "isFinalPlan=true" in plan
     assert "FlatMapGroupsInPandas" in plan
     assert "Join" not in plan
+
+
+def test_cooccurrences_count_the_same_with_a_dense_index_and_with_slots():
+    """Keys whose members outnumber the keys are counted over the dense key index, the others
+    through scratch slots (no pass over every key per key); both give the self-join's sums
+    and counts, and the scratch is left clean for the next key."""
+    import numpy as np
+    import pandas as pd
+
+    from recsys.itemknn import _KEY, _VIA, LinkIndex
+
+    rng = np.random.default_rng(5)
+    # 400 keys: keys 0-9 link to 30 busy vias (hundreds of members: dense), the rest to 1-3
+    # of 200 quiet vias (a few members each: slots)
+    busy = [(k, v) for k in range(10) for v in range(30)] + [
+        (k, v) for v in range(30) for k in rng.choice(np.arange(10, 400), 25, replace=False)
+    ]
+    quiet = [(k, 100 + v) for k in range(10, 400) for v in rng.choice(200, 2, replace=False)]
+    pairs = pd.DataFrame(busy + quiet, columns=[_KEY, _VIA]).drop_duplicates()
+    index = LinkIndex.build(pairs, via_weight=0.7)
+    size = pairs.groupby(_VIA)[_KEY].transform("size")
+    pairs = pairs.assign(w=size.astype(float) ** -0.7)
+    both = pairs.merge(pairs[[_KEY, _VIA]].rename(columns={_KEY: "other"}), on=_VIA)
+    both = both[both[_KEY] != both["other"]]
+    expected = both.groupby([_KEY, "other"]).agg(cw=("w", "sum"), support=("w", "size"))
+    slot = np.full(len(index.key_ids), -1, np.int64)
+    for me in range(len(index.key_ids)):
+        other, cw, support = index.cooccurrences(me, slot)
+        mine = expected.loc[index.key_ids[me]]
+        order = np.argsort(other)
+        assert index.key_ids[other[order]].tolist() == mine.index.tolist()
+        np.testing.assert_allclose(cw[order], mine["cw"], rtol=1e-12)
+        assert support[order].tolist() == mine["support"].tolist()
+        assert (slot == -1).all()
