@@ -215,9 +215,14 @@ def _neighbors_by_definition(ratings, key, via, params):
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from recsys.itemknn import _capped
-
-    pairs = _capped(ratings, key, via, params.max_per_via, params.seed)
+    # the cap: each via entity's keys of smallest xxhash64(key, seed), ties to the smaller key
+    order = Window.partitionBy(via).orderBy(F.xxhash64(F.col(key), F.lit(params.seed)), key)
+    pairs = (
+        ratings.select(key, via)
+        .distinct()
+        .withColumn("_pos", F.row_number().over(order))
+        .where(F.col("_pos") <= params.max_per_via)
+    )
     x = pairs.select(
         key,
         via,
@@ -341,7 +346,7 @@ def test_userknn_scores_join_nothing(ratings, capsys):
 def test_cooccurrences_count_the_same_with_a_dense_index_and_with_slots():
     """Keys whose members outnumber the keys are counted over the dense key index, the others
     through scratch slots (no pass over every key per key); both give the self-join's sums
-    and counts, and the scratch is left clean for the next key."""
+    and counts, and the scratch is left clean for the next key. A repeated pair counts once."""
     import numpy as np
     import pandas as pd
 
@@ -354,8 +359,9 @@ def test_cooccurrences_count_the_same_with_a_dense_index_and_with_slots():
         (k, v) for v in range(30) for k in rng.choice(np.arange(10, 400), 25, replace=False)
     ]
     quiet = [(k, 100 + v) for k in range(10, 400) for v in rng.choice(200, 2, replace=False)]
-    pairs = pd.DataFrame(busy + quiet, columns=[_KEY, _VIA]).drop_duplicates()
-    index = LinkIndex.build(pairs, via_weight=0.7)
+    given = pd.DataFrame(busy + quiet + busy[:40], columns=[_KEY, _VIA])  # repeats count once
+    index = LinkIndex.build(given.assign(_hash=given[_KEY] * 7919 % 1000), 0.7, cap=10**9)
+    pairs = given.drop_duplicates()
     size = pairs.groupby(_VIA)[_KEY].transform("size")
     pairs = pairs.assign(w=size.astype(float) ** -0.7)
     both = pairs.merge(pairs[[_KEY, _VIA]].rename(columns={_KEY: "other"}), on=_VIA)
