@@ -241,12 +241,13 @@ def _neighbor_block(
     pos, known = lookup(idx.key_ids, keys)
     out: list[tuple[np.ndarray, ...]] = []
     slot = np.full(len(idx.key_ids), -1, np.int64)
+    damping = np.power(idx.n, params.neighbor_pop)  # once, not per co-occurring key
     for key, me in zip(keys[known].tolist(), pos[known].tolist(), strict=True):
         # (a key whose every via entity was over the cap, none sampled, has no pairs at all)
         other, cw, support = idx.cooccurrences(me, slot)
         if not len(other):
             continue
-        sim = cw / (np.sqrt(idx.n[me]) * np.power(idx.n[other], params.neighbor_pop))
+        sim = cw / (np.sqrt(idx.n[me]) * damping[other])
         if params.shrink > 0:
             sim = sim * support / (support + float(params.shrink))
         ids = idx.key_ids[other]
