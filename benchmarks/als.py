@@ -56,7 +56,7 @@ def _row(dataset: str, model: str, params: dict, m: dict, search_s: float | None
 
 
 def bench_movielens(spark, lake, path: str, args) -> list[list[str]]:
-    from recsys.ingest import ingest
+    from recsys.jobs.ingest import ingest
 
     name = Path(path).stem
     ingest(spark, lake, path)
@@ -88,8 +88,8 @@ def bench_movielens(spark, lake, path: str, args) -> list[list[str]]:
 
 
 def bench_synthetic(spark, lake, size: str, args) -> list[list[str]]:
-    from recsys.ingest import ingest
     from recsys.ingest.synthetic import SYNTHETIC_SIZES
+    from recsys.jobs.ingest import ingest
 
     if args.lake:  # a lake that already holds the ingested synthetic data
         lake = Lake(spark, args.lake)

@@ -59,7 +59,7 @@ METRICS = ["precision", "recall", "ndcg", "map", "coverage", "novelty", "diversi
 
 
 def load(spark: SparkSession, dataset: str, root: str) -> dict[str, DataFrame]:
-    from recsys.ingest import ingest
+    from recsys.jobs.ingest import ingest
 
     lake = Lake(spark, os.path.join(root, dataset))
     if not lake.exists(C.T_RATINGS):

@@ -52,7 +52,7 @@ def load(spark: SparkSession, dataset: str, lake_root: str) -> dict[str, DataFra
         spec = SyntheticSpec(users=3000, movies=60_000, ratings_per_user=40)
         frames = generate(spark, spec)
         return {k: frames[k].cache() for k in (C.T_MOVIES, C.T_TAGS, C.T_RATINGS)}
-    from recsys.ingest import ingest
+    from recsys.jobs.ingest import ingest
 
     lake = Lake(spark, os.path.join(lake_root, dataset))
     if not lake.exists(C.T_RATINGS):

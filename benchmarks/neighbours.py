@@ -20,9 +20,9 @@ from recsys import columns as C
 from recsys.blend._recommend import EASE, ITEM_KNN, USER_KNN
 from recsys.config import load_settings
 from recsys.display import format_table
-from recsys.ease import ease_weights
-from recsys.itemknn import item_neighbors, user_neighbors, userknn_scores
 from recsys.lakehouse import Lake
+from recsys.neighbors.ease import ease_weights
+from recsys.neighbors.knn import item_neighbors, user_neighbors, userknn_scores
 from recsys.session import build_spark
 
 

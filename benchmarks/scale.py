@@ -95,33 +95,34 @@ def child(
 ) -> dict:
     """One size in this process: the pipeline, then the reference, then (unless told not to)
     the evaluate stage, then the memory peaks."""
+    from dataclasses import replace
+
     from recsys.als import config_for
-    from recsys.cli._context import JobContext
-    from recsys.pipeline import run_pipeline, stage_args
+    from recsys.ingest.synthetic import spec_for
+    from recsys.jobs import JobContext
+    from recsys.jobs.ingest import IngestConfig
+    from recsys.pipeline import PipelineConfig, run_pipeline
 
     lake_root = work / size / "lake"
     shutil.rmtree(lake_root, ignore_errors=True)
     ctx = JobContext(profile=profile, overrides=[f"lake.root={lake_root}"])
-    als_argv = ["--split", "none"]
-    for item in als_set:
-        key, value = item.split("=", 1)
-        als_argv += [f"--{key.replace('_', '-')}", value]
+    als_config = config_for("implicit", **_als_overrides(als_set))
+    base = PipelineConfig(ingest=IngestConfig(source=spec_for(size)))
+    base = replace(base, als=replace(base.als, als=als_config))
     seconds: dict[str, float] = {}
-    ingest = stage_args("ingest", ["--source", "synthetic", "--size", size])
-    args = {"ingest": ingest, "als": als_argv}
 
     def progress(stage) -> None:
         print(f"  {size} {stage.name}: {stage.seconds:.1f} s", flush=True)
 
     # the build, then the reference, then evaluate: at large sizes the two compared numbers
     # are printed before the longest stage starts
-    built = run_pipeline(ctx, args, stages=BUILD, on_stage=progress)
-    als_params = config_for("implicit", **_als_overrides(als_set)).to_dict()
+    built = run_pipeline(ctx, replace(base, stages=BUILD), on_stage=progress)
+    als_params = als_config.to_dict()
     seconds.update(reference(ctx.spark, ctx.lake, als_params, str(work / size / "reference")))
     print(f"  {size} reference: {seconds['reference']:.1f} s", flush=True)
     results = [built]
     if evaluate:
-        results.append(run_pipeline(ctx, args, stages=("evaluate",), on_stage=progress))
+        results.append(run_pipeline(ctx, replace(base, stages=("evaluate",)), on_stage=progress))
     for result in results:
         for name, stage in result.stages.items():
             seconds[name] = stage.seconds

@@ -8,3 +8,7 @@ class RecsysError(Exception):
 
 class InputError(RecsysError):
     """An input file or folder cannot be read at all (missing, empty, truncated, wrong format)."""
+
+
+class MissingInputError(RecsysError):
+    """A table a job cannot do without has not been written yet."""

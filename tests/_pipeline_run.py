@@ -3,38 +3,40 @@ both): the first caller runs it, later callers get the same lake."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 N = 10
-# The tiny synthetic preset: 100 users, 200 movies, ~3k ratings.
-INGEST_ARGV = ["--size", "tiny"]
+# The tiny synthetic preset: 150 users, 300 movies, ~3k ratings.
+SIZE = "tiny"
 
 _runs: dict[str, SimpleNamespace] = {}
 
 
-def job_context(spark, root: str) -> SimpleNamespace:
-    """What the jobs need from a JobContext, on the test session (never closed here)."""
-    from recsys.config import load_settings
-    from recsys.lakehouse import Lake
+def job_context(spark, root: str):
+    """A JobContext over ``root`` on the test session (it reuses the running session and never
+    stops it)."""
+    from recsys.jobs import JobContext
 
-    settings = load_settings(str(REPO / "conf" / "test.yaml"), [f"lake.root={root}"])
-    return SimpleNamespace(settings=settings, spark=spark, lake=Lake(spark, root), lake_root=root)
+    ctx = JobContext(str(REPO / "conf" / "test.yaml"), [f"lake.root={root}"])
+    assert ctx.spark is spark
+    return ctx
 
 
 def shared_pipeline_run(spark, tmp_path_factory) -> SimpleNamespace:
     """ctx (settings, spark, lake) plus ``result`` (the PipelineResult) of one run."""
     if "run" not in _runs:
-        from recsys.pipeline import run_pipeline, stage_args
+        from recsys.blend import RecommendParams
+        from recsys.ingest.synthetic import spec_for
+        from recsys.jobs.ingest import IngestConfig
+        from recsys.pipeline import PipelineConfig, run_pipeline
 
         root = str(tmp_path_factory.mktemp("pipeline") / "lake")
         ctx = job_context(spark, root)
-        args: dict[str, argparse.Namespace | list[str]] = {
-            "ingest": stage_args("ingest", INGEST_ARGV),
-            "blend": ["--n", str(N)],
-        }
-        ctx.result = run_pipeline(ctx, args)
+        config = PipelineConfig(
+            ingest=IngestConfig(source=spec_for(SIZE)), blend=RecommendParams(n=N)
+        )
+        ctx.result = run_pipeline(ctx, config)
         _runs["run"] = ctx
     return _runs["run"]

@@ -141,14 +141,14 @@ def test_config_rejects_bad_values():
 def test_train_als_end_to_end_on_ml_100k(spark, lake):
     from recsys.cli import build_parser
     from recsys.cli import train_als as job
-    from recsys.ingest import ingest
+    from recsys.jobs.ingest import ingest
 
     ingest(spark, lake, str(movielens_zip("ml-100k")))
     argv = ["train-als", "--mode", "implicit", "--rank", "4,8", "--max-iter", "3",
             "--alpha", "5", "--top-n", "5", "--dataset", "ml-100k", "--run-id", "e2e",
             "--num-blocks", "2", "--no-baselines"]  # fmt: skip
     args = build_parser("train-als").parse_args(argv)
-    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root)
+    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root, log=print)
     assert job.run(args, ctx) == 0
 
     candidates = lake.read(C.T_ALS_CANDIDATES)
@@ -194,9 +194,9 @@ def test_train_als_explicit_job_end_to_end_and_the_saved_model_predicts(spark, l
     with its columns (saved from the JVM object's params) and scores pairs and users."""
     from pyspark.ml.recommendation import ALSModel
 
-    from recsys.als._outputs import model_path
     from recsys.cli import build_parser
     from recsys.cli import train_als as job
+    from recsys.jobs.train_als import model_path
 
     train, _ = _planted(spark, n_users=30, n_items=20)
     ratings = train.withColumn(C.RATED_AT, F.lit(None).cast("timestamp"))
@@ -204,7 +204,7 @@ def test_train_als_explicit_job_end_to_end_and_the_saved_model_predicts(spark, l
     argv = ["train-als", "--mode", "explicit", "--rank", "2", "--max-iter", "3", "--top-n", "3",
             "--run-id", "explicit-e2e", "--num-blocks", "2", "--no-baselines"]  # fmt: skip
     args = build_parser("train-als").parse_args(argv)
-    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root)
+    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root, log=print)
     assert job.run(args, ctx) == 0
 
     candidates = lake.read(C.T_ALS_CANDIDATES)
@@ -233,9 +233,9 @@ def test_candidates_only_writes_no_model_or_factor_tables(spark, tmp_path):
     the blend reads and nothing a server would load."""
     from pathlib import Path
 
-    from recsys.als._outputs import model_path
     from recsys.cli import build_parser
     from recsys.cli import train_als as job
+    from recsys.jobs.train_als import model_path
     from recsys.lakehouse import Lake
 
     lake = Lake(spark, str(tmp_path / "lake"), engine="delta-rs")
@@ -243,7 +243,7 @@ def test_candidates_only_writes_no_model_or_factor_tables(spark, tmp_path):
     lake.overwrite(C.T_RATINGS, train.withColumn(C.RATED_AT, F.lit(None).cast("timestamp")))
     argv = ["train-als", "--rank", "2", "--max-iter", "2", "--top-n", "3", "--split", "none",
             "--run-id", "scoring", "--num-blocks", "2", "--candidates-only"]  # fmt: skip
-    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root)
+    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root, log=print)
     assert job.run(build_parser("train-als").parse_args(argv), ctx) == 0
     assert lake.read(C.T_ALS_CANDIDATES).count() > 0
     assert not lake.exists(C.T_ALS_USER_FACTORS) and not lake.exists(C.T_ALS_ITEM_FACTORS)

@@ -3,12 +3,15 @@ reachable through content, graceful fallback when ALS has not run."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from pyspark.sql import functions as F
 
 from recsys import columns as C
-from recsys.blend import RECOMMENDATIONS, SIMILAR_MOVIES, RecommendParams, recommend
+from recsys.blend import RECOMMENDATIONS, SIMILAR_MOVIES, RecommendParams
 from recsys.content import MOVIE_NEIGHBORS
+from recsys.jobs import recommend as recommend_job
 from recsys.schemas import MOVIES, RATINGS
 
 TITLES = {
@@ -42,7 +45,8 @@ def written(spark, tmp_path_factory):
     lake.overwrite(C.T_RATINGS, spark.createDataFrame(ratings, RATINGS))
     nbrs = [(7, 3, 0.9, 1), (3, 7, 0.9, 1), (1, 5, 0.6, 1), (5, 1, 0.6, 1), (2, 6, 0.5, 1)]
     lake.overwrite(C.T_MOVIE_NEIGHBORS, spark.createDataFrame(nbrs, MOVIE_NEIGHBORS))
-    summary = recommend(spark, lake, run_id="recommend-test", params=RecommendParams(n=N))
+    ctx = SimpleNamespace(spark=spark, lake=lake, log=print)
+    summary = recommend_job.run(ctx, RecommendParams(n=N), run_id="recommend-test")
     recs = [r.asDict() for r in lake.read(C.T_RECOMMENDATIONS).collect()]
     return lake, summary, recs
 
@@ -51,8 +55,10 @@ def test_tables_and_summary(written):
     lake, summary, recs = written
     assert lake.schema(C.T_RECOMMENDATIONS).fieldNames() == RECOMMENDATIONS.fieldNames()
     assert lake.schema(C.T_SIMILAR_MOVIES).fieldNames() == SIMILAR_MOVIES.fieldNames()
-    assert "als" not in summary["sources"] and any("train-als" in n for n in summary["notes"])
-    assert summary["recommendations"] == len(recs) and summary["users"] == len(HISTORY)
+    assert "als" not in summary.details["sources"]
+    assert any("train-als" in n for n in summary.notes)
+    assert summary.rows[C.T_RECOMMENDATIONS] == len(recs)
+    assert summary.details["users"] == len(HISTORY)
     runs = lake.read("runs").where(F.col(C.RUN_ID) == "recommend-test").collect()
     assert [r["status"] for r in runs] == ["succeeded"]
     assert runs[0]["row_counts"][C.T_RECOMMENDATIONS] == len(recs)
@@ -100,6 +106,7 @@ def test_similar_k_zero_skips_similar_movies(spark, tmp_path):
     ratings = [(u, m, float(r), None) for u, h in HISTORY.items() for m, r in h]
     lake.overwrite(C.T_MOVIES, spark.createDataFrame(movies, MOVIES))
     lake.overwrite(C.T_RATINGS, spark.createDataFrame(ratings, RATINGS))
-    summary = recommend(spark, lake, params=RecommendParams(n=N, similar_k=0))
-    assert summary["recommendations"] > 0 and summary["similar_movies"] == 0
+    ctx = SimpleNamespace(spark=spark, lake=lake, log=print)
+    summary = recommend_job.run(ctx, RecommendParams(n=N, similar_k=0))
+    assert summary.rows[C.T_RECOMMENDATIONS] > 0 and C.T_SIMILAR_MOVIES not in summary.rows
     assert lake.exists(C.T_RECOMMENDATIONS) and not lake.exists(C.T_SIMILAR_MOVIES)

@@ -50,7 +50,7 @@ def test_train_content_and_similar_commands(spark, lake, capsys):
     lake.overwrite(C.T_MOVIES, movies_df(spark))
     lake.overwrite(C.T_TAGS, tags_df(spark))
     lake.overwrite(C.T_RATINGS, ratings_df(spark, [(1, 1, 5), (1, 3, 1), (1, 6, 3)]))
-    ctx = SimpleNamespace(lake=lake, spark=spark)
+    ctx = SimpleNamespace(lake=lake, spark=spark, log=print)
     parser = argparse.ArgumentParser()
     train_cli.add_arguments(parser)
     assert train_cli.run(parser.parse_args(["--method", "exact"]), ctx) == 0

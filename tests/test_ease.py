@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.ease import EASE_WEIGHTS, EaseParams, ease_scores, ease_weights
+from recsys.neighbors.ease import EASE_WEIGHTS, EaseParams, ease_scores, ease_weights
 
 RATINGS = StructType(
     [

@@ -34,8 +34,8 @@ from recsys.evaluation import (
     rating_metrics,
     stratified_split,
     temporal_split,
-    write_metrics,
 )
+from recsys.jobs import write_metrics
 from recsys.schemas import RECS
 
 PAIRS = StructType(

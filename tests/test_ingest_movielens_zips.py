@@ -9,7 +9,7 @@ from conftest import movielens_zip
 
 from recsys import columns as C
 from recsys.cli import main
-from recsys.ingest import ingest
+from recsys.jobs.ingest import ingest
 
 
 def table(root, name):

@@ -11,8 +11,9 @@ from chispa import assert_df_equality
 
 from recsys import columns as C
 from recsys.errors import InputError
-from recsys.ingest import Reason, ingest
-from recsys.ingest.run import copy_to
+from recsys.ingest import Reason
+from recsys.jobs._ingest_batch import copy_to
+from recsys.jobs.ingest import ingest
 from recsys.lakehouse import Lake
 from recsys.schemas import MOVIES, RATINGS, TAGS, USERS
 

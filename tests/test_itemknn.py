@@ -14,7 +14,7 @@ from chispa import assert_approx_df_equality
 from pyspark.sql.types import DoubleType, FloatType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.itemknn import (
+from recsys.neighbors.knn import (
     KnnParams,
     item_neighbors,
     itemknn_scores,
@@ -172,7 +172,7 @@ def test_vectorised_scores_match_the_relational_definition(spark, candidate_pop)
         for m in range(1, 36)  # movies 36-40 have no neighbours of their own
         for j in rnd.sample([x for x in range(1, 46) if x != m], 6)  # 41-45: unrated targets
     ]
-    from recsys.itemknn import NEIGHBORS_SCHEMA
+    from recsys.neighbors.knn import NEIGHBORS_SCHEMA
 
     neighbors = spark.createDataFrame(nbr_rows, NEIGHBORS_SCHEMA)
     actual = itemknn_scores(ratings, neighbors, n=4, candidate_pop=candidate_pop)
@@ -183,7 +183,7 @@ def test_vectorised_scores_match_the_relational_definition(spark, candidate_pop)
 def test_terms_cancelling_to_zero_still_make_a_candidate(spark):
     """Weights of both signs can sum to exactly 0; the sparse product drops such entries, but
     the candidate was reached and ranks above the negative ones (as the definition says)."""
-    from recsys.itemknn import NEIGHBORS_SCHEMA
+    from recsys.neighbors.knn import NEIGHBORS_SCHEMA
 
     ratings = spark.createDataFrame([(1, 1, 3.0), (1, 2, 3.0)], RATINGS)
     neighbors = spark.createDataFrame(
@@ -314,7 +314,7 @@ def test_vectorised_userknn_scores_match_the_relational_definition(spark, candid
     rated: the array scorer returns the rows, scores and ranks of the joins it replaced."""
     import random
 
-    from recsys.itemknn import NEIGHBORS_SCHEMA
+    from recsys.neighbors.knn import NEIGHBORS_SCHEMA
 
     rnd = random.Random(3)
     ratings = _random_ratings(spark, seed=7)
@@ -350,7 +350,7 @@ def test_cooccurrences_count_the_same_with_a_dense_index_and_with_slots():
     import numpy as np
     import pandas as pd
 
-    from recsys.itemknn import _KEY, _VIA, LinkIndex
+    from recsys.neighbors.knn import _KEY, _VIA, LinkIndex
 
     rng = np.random.default_rng(5)
     # 400 keys: keys 0-9 link to 30 busy vias (hundreds of members: dense), the rest to 1-3

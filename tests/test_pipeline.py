@@ -10,13 +10,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, StringType, TimestampType
 
 from recsys import columns as C
-from recsys.pipeline import (
-    STAGES,
-    StageUnavailable,
-    check_stages,
-    metrics_report,
-    user_report,
-)
+from recsys.errors import RecsysError
+from recsys.jobs.queries import metrics_report, user_report
+from recsys.pipeline import STAGES, PipelineConfig, stage_names
 from tests._pipeline_run import N, shared_pipeline_run
 
 REC_COLUMNS = {
@@ -134,25 +130,32 @@ def test_evaluate_scored_every_model_and_baseline(run):
     assert not (Path(run.lake.root) / "_eval" / evaluate_id).exists()  # scratch removed
 
 
-def test_the_scoring_run_keeps_every_model_argument_and_writes_less():
-    """evaluate's scratch run parses each model job's arguments as the pipeline does (ALS's
-    default `--split none` included) and adds only the switches that skip unread tables."""
-    from recsys.holdout import scoring_args
+def test_the_pipeline_flags_reach_every_stage_config_and_evaluate_retrains_with_them():
+    """`--als-args` etc. are parsed by each job's own flags into the pipeline's configs (ALS's
+    default `--split none` kept), and the evaluate stage retrains with those very configs."""
+    from recsys.cli import build_parser
+    from recsys.cli.pipeline import config
 
-    got = scoring_args(["als", "content", "blend"], {"blend": ["--candidates", "30"]})
-    assert got["als"].split == "none" and got["als"].candidates_only is True
-    assert got["blend"].candidates == 30 and got["blend"].no_similar is True
-    assert not hasattr(got["content"], "candidates_only")
+    argv = ["pipeline", "--size", "tiny", "--als-args", "--rank 64", "--recommend-args",
+            "--candidates 30", "--evaluate-args", "--split temporal"]  # fmt: skip
+    got = config(build_parser("pipeline").parse_args(argv))
+    assert got.als.als.rank == 64 and got.als.split == "none"
+    assert got.blend.candidates == 30 and got.blend.n == 10
+    evaluate = got.config_of("evaluate")
+    assert evaluate.split == "temporal"
+    assert evaluate.als == got.als and evaluate.recommend == got.blend
 
 
-def test_evaluate_retrains_with_the_given_model_arguments_even_when_it_runs_alone():
-    """`--stages evaluate` (or scale.py's separate evaluate run) must not fall back to the
-    defaults for a model job it does not run itself, e.g. a 25m run's `--rank 64`."""
-    from recsys.pipeline import model_stage_args
+def test_evaluate_alone_retrains_with_the_given_model_arguments():
+    """`recsys evaluate --als-args ...` must not fall back to the defaults for a model job it
+    does not run itself, e.g. a 25m run's `--rank 64`."""
+    from recsys.cli import build_parser
+    from recsys.cli.evaluate import config
 
-    got = model_stage_args({"als": ["--split", "none", "--rank", "64"]})
-    assert got["als"].rank == [64] and got["als"].split == "none"
-    assert set(got) == {"als", "content", "blend"} and got["blend"].n == 10
+    args = build_parser("evaluate").parse_args(["evaluate", "--als-args", "--rank 64"])
+    got = config(args)
+    assert got.als.als.rank == 64 and got.als.split == "none"
+    assert got.recommend.n == 10
 
 
 def test_reports_show_titles_reasons_and_metrics(run, recs):
@@ -174,13 +177,11 @@ def test_reports_show_titles_reasons_and_metrics(run, recs):
     assert "blend" in report
 
 
-def test_a_missing_stage_fails_before_any_work(monkeypatch):
-    from recsys import cli
-
-    monkeypatch.setitem(cli.COMMANDS, "train-als", ("no_such_job", "missing on purpose"))
-    with pytest.raises(StageUnavailable, match=r"als: .*recsys/cli/no_such_job\.py does not exist"):
-        check_stages(list(STAGES))
-    assert check_stages(["content", "ingest"]) == ["ingest", "content"]
+def test_stages_run_in_pipeline_order_and_unknown_ones_are_refused():
+    assert stage_names("content,ingest") == ("ingest", "content")
+    assert PipelineConfig(stages=("evaluate", "als")).stages == ("als", "evaluate")
+    with pytest.raises(RecsysError, match=r"unknown pipeline stage\(s\) \['magic'\]"):
+        stage_names("ingest,magic")
 
 
 @pytest.mark.parametrize(
@@ -191,10 +192,11 @@ def test_a_missing_stage_fails_before_any_work(monkeypatch):
         ({"source": "ml-100k"}, "ml-100k"),
         ({"source": "/data/ml-latest-small.zip"}, "ml-latest-small"),
         ({"source": "synthetic", "ratings": "/data/my_ratings.csv"}, "my_ratings.csv"),
+        ({"source": {"synthetic": {}}, "dataset": "synthetic-1m"}, "synthetic-1m"),
     ],
 )
 def test_metrics_are_labelled_with_what_was_ingested(params, label):
-    from recsys.cli.evaluate import label_from_ingest
+    from recsys.jobs.evaluate import label_from_ingest
 
     assert label_from_ingest(params) == label
 

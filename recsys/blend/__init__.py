@@ -1,10 +1,9 @@
 """Hybrid per-user top-N: candidate sources (ALS, item-kNN, user-kNN, content, popularity)
 normalised per user and blended with history-bucket weights; cold start; MMR diversity
-re-rank; reasons naming a rated movie; the ``recommend`` stage writing Delta tables.
+re-rank; reasons naming a rated movie (the job writing the tables: :mod:`recsys.jobs.recommend`).
 
     sources = candidate_sources(ratings, params, als=als_candidates, content=content_scores)
     recs = recommend_frame(sources.frames, ratings, movies, params)   # pure DataFrame -> DataFrame
-    summary = recommend(spark, lake, run_id, RecommendParams(n=10))   # reads / writes the lake
 """
 
 from recsys.blend._blend import (
@@ -22,11 +21,9 @@ from recsys.blend._recommend import (
     ITEM_KNN,
     RECOMMENDATIONS,
     USER_KNN,
-    MissingInputError,
     RecommendParams,
     Sources,
     candidate_sources,
-    recommend,
     recommend_frame,
 )
 from recsys.blend._rerank import mmr_rerank
@@ -51,7 +48,6 @@ __all__ = [
     "USER_KNN",
     "BlendWeights",
     "Bucket",
-    "MissingInputError",
     "RecommendParams",
     "Sources",
     "WeightsError",
@@ -70,7 +66,6 @@ __all__ = [
     "normalize_per_user",
     "popular_candidates",
     "rating_text",
-    "recommend",
     "recommend_frame",
     "top_n",
 ]

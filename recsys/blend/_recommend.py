@@ -1,18 +1,15 @@
-"""The ``recommend`` stage: candidate sources -> blend -> (re-rank) -> reasons -> tables.
+"""The ``recommend`` stage's models: candidate sources -> blend -> (re-rank) -> reasons.
 
 :func:`candidate_sources` and :func:`recommend_frame` are pure (DataFrames in, DataFrame out);
-:func:`recommend` reads the lake, writes ``recommendations``, ``similar_movies`` and
-``item_neighbors``, and records the run in ``runs``.
+the job that reads the lake and writes the tables is :mod:`recsys.jobs.recommend`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame
 from pyspark.sql.types import (
     DoubleType,
     IntegerType,
@@ -21,28 +18,21 @@ from pyspark.sql.types import (
     StructType,
     TimestampType,
 )
-from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
 from recsys.blend._blend import blend
 from recsys.blend._coldstart import popular_candidates
 from recsys.blend._reasons import attach_reasons
 from recsys.blend._rerank import mmr_rerank
-from recsys.blend._similar import blend_similar_movies
 from recsys.blend._weights import DEFAULT_WEIGHTS, BlendWeights
-from recsys.ease import EaseParams, ease_scores, ease_weights
-from recsys.errors import RecsysError
-from recsys.itemknn import (
+from recsys.neighbors.ease import EaseParams, ease_scores, ease_weights
+from recsys.neighbors.knn import (
     KnnParams,
     item_neighbors,
     itemknn_scores,
     user_neighbors,
     userknn_scores,
 )
-from recsys.lakehouse import Lake
-from recsys.runs import RunRecorder
-
-JOB = "recommend"
 
 RECOMMENDATIONS = StructType(
     [
@@ -73,10 +63,6 @@ EASE = EaseParams()
 """Neighbourhood-EASE defaults (validation-chosen, see benchmarks/blend.py)."""
 
 
-class MissingInputError(RecsysError):
-    """A table the recommend stage cannot do without has not been written yet."""
-
-
 @dataclass(frozen=True)
 class RecommendParams:
     n: int = 10
@@ -92,7 +78,7 @@ class RecommendParams:
     user_knn: KnnParams | None = USER_KNN
     """None switches the user-kNN source off."""
     ease: EaseParams | None = EASE
-    """Neighbourhood EASE (:mod:`recsys.ease`); None switches the source off."""
+    """Neighbourhood EASE (:mod:`recsys.neighbors.ease`); None switches the source off."""
     weights: BlendWeights = DEFAULT_WEIGHTS
     similar_k: int = 20
     """Movies kept per movie in ``similar_movies``; 0 skips that table (a scoring run, such as
@@ -177,87 +163,3 @@ def recommend_frame(
     if params.diversity > 0:
         recs = mmr_rerank(recs, movies, params.diversity, n=params.n, pool=params.pool)
     return attach_reasons(recs, ratings, movies)
-
-
-def _read_optional(run: RunRecorder, lake: Lake, name: str) -> DataFrame | None:
-    return run.read(name) if lake.exists(name) else None
-
-
-def _require(run: RunRecorder, lake: Lake, name: str, job: str) -> DataFrame:
-    if not lake.exists(name):
-        raise MissingInputError(
-            f"table {name!r} not found under {lake.root}; run `recsys {job}` first"
-        )
-    return run.read(name)
-
-
-def recommend(
-    spark: SparkSession,
-    lake: Lake,
-    run_id: str | None = None,
-    params: RecommendParams = RecommendParams(),
-) -> dict[str, Any]:
-    """Read inputs from the lake, write ``item_neighbors``, ``recommendations`` and
-    ``similar_movies`` (never collecting rows to the driver) and return a small summary."""
-    with RunRecorder(lake, JOB, params=params.as_dict(), run_id=run_id) as run:
-        ratings = _require(run, lake, C.T_RATINGS, "ingest")
-        movies = _require(run, lake, C.T_MOVIES, "ingest")
-        als = _read_optional(run, lake, C.T_ALS_CANDIDATES)
-        content = _read_optional(run, lake, C.T_CONTENT_SCORES)
-        content_nbrs = _read_optional(run, lake, C.T_MOVIE_NEIGHBORS)
-        if content is None and content_nbrs is not None:
-            from recsys.content import content_scores
-
-            content = content_scores(ratings, content_nbrs, n=params.candidates)
-        ratings = ratings.persist(StorageLevel.MEMORY_AND_DISK)  # every source reads it
-        with run.timed("item_neighbors"):
-            nbrs = item_neighbors(ratings, params.item_knn)
-            version = lake.overwrite(C.T_ITEM_NEIGHBORS, nbrs, run_id=run.run_id)
-            nbrs = lake.read(C.T_ITEM_NEIGHBORS, version=version)
-            run.wrote(C.T_ITEM_NEIGHBORS, version, rows=lake.count(C.T_ITEM_NEIGHBORS, version))
-        with run.timed("source_models"):  # the eager parts: EASE's weights, user-kNN's index
-            sources = candidate_sources(ratings, params, als=als, content=content, item_nbrs=nbrs)
-        frames = {}
-        for name, frame in sources.frames.items():
-            # Each source alone is a small table (users x candidates rows); computed one at a
-            # time, each gets its own plan and timing, and the blend below reads cached rows
-            # instead of one plan that recomputes the sources' shared inputs in every branch.
-            with run.timed(f"source.{name}"):
-                frames[name] = frame.persist(StorageLevel.MEMORY_AND_DISK)
-                frames[name].count()  # materialise: the timing is the source's own
-        with run.timed("blend"):
-            recs = recommend_frame(frames, ratings, movies, params)
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            out = recs.select(
-                F.lit(run.run_id).alias(C.RUN_ID),
-                *[
-                    F.col(f.name).cast(f.dataType).alias(f.name)
-                    for f in RECOMMENDATIONS.fields
-                    if f.name not in (C.RUN_ID, C.GENERATED_AT)
-                ],
-                F.lit(now).cast("timestamp").alias(C.GENERATED_AT),
-            )
-            version = lake.overwrite(C.T_RECOMMENDATIONS, out, run_id=run.run_id)
-            written = lake.read(C.T_RECOMMENDATIONS, version=version)
-            stats = written.agg(
-                F.count(F.lit(1)).alias("rows"), F.countDistinct(C.USER_ID).alias("users")
-            ).first()
-            run.wrote(C.T_RECOMMENDATIONS, version, rows=stats["rows"])
-        n_similar = 0
-        if params.similar_k > 0:
-            with run.timed("similar_movies"):
-                similar = blend_similar_movies(nbrs, content_nbrs, k=params.similar_k)
-                version = lake.overwrite(C.T_SIMILAR_MOVIES, similar, run_id=run.run_id)
-                n_similar = lake.count(C.T_SIMILAR_MOVIES, version)
-                run.wrote(C.T_SIMILAR_MOVIES, version, rows=n_similar)
-        for frame in (*frames.values(), ratings):
-            frame.unpersist()
-    return {
-        "run_id": run.run_id,
-        "recommendations": stats["rows"],
-        "users": stats["users"],
-        "similar_movies": n_similar,
-        "sources": sorted(sources.frames),
-        "notes": sources.notes,
-        "timings": dict(run.timings),
-    }

@@ -10,8 +10,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from recsys.cli._context import JobContext
 from recsys.errors import RecsysError
+from recsys.jobs import JobContext
 
 # sub-command -> (module under recsys.cli, one-line help); only the chosen one is imported.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -64,6 +64,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def job_args(command: str, argv: Sequence[str] = ()) -> argparse.Namespace:
+    """``argv`` parsed by ``recsys <command>``'s own arguments (its defaults where absent)."""
+    parser = argparse.ArgumentParser(prog=f"recsys {command}", add_help=False)
+    importlib.import_module(f"recsys.cli.{COMMANDS[command][0]}").add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
 def overrides(args: argparse.Namespace) -> list[str]:
     """``--set`` items plus the shortcuts ``--lake-root`` and ``--verbose``."""
     items = list(args.overrides)
@@ -78,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
-    ctx = JobContext(profile=args.profile, overrides=overrides(args))
+    ctx = JobContext(profile=args.profile, overrides=overrides(args), log=print)
     try:
         return int(args._module.run(args, ctx) or 0)
     except RecsysError as exc:

@@ -4,16 +4,13 @@ baselines on the held-out part; append to ``metrics`` and print the table."""
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shlex
+from typing import Any
 
-from recsys import columns as C
-from recsys.evaluation import format_metrics
-from recsys.holdout import BASELINES, MODEL_TABLES, SPLITS, HoldoutSpec, evaluate_holdout
-from recsys.runs import T_RUNS, RunRecorder
+from recsys.jobs import JobContext
+from recsys.jobs import evaluate as job
+from recsys.jobs.evaluate import BASELINES, MODEL_TABLES, SPLITS
 
-JOB = "evaluate"
 # model stage -> the flag holding that job's arguments (shared with `recsys pipeline`)
 STAGE_FLAGS = {"als": "als_args", "content": "content_args", "blend": "recommend_args"}
 
@@ -61,64 +58,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_stage_arguments(parser)
 
 
-def dataset_label(ctx) -> str:
-    """What the latest successful ingest loaded (``ml-100k``, ``synthetic-small``, a ratings
-    file's name), else the lake root."""
-    from pyspark.sql import functions as F
+def stage_configs(args: argparse.Namespace) -> dict[str, Any]:
+    """The model jobs' configs from ``--als-args`` etc., each string parsed by that job's own
+    command-line parser (ALS defaults to ``--split none``: evaluate scores it on its split)."""
+    from recsys.cli import job_args, recommend, train_als, train_content
 
-    if ctx.lake.exists(T_RUNS):
-        row = (
-            ctx.lake.read(T_RUNS)
-            .where((F.col("job") == "ingest") & (F.col("status") == "succeeded"))
-            .orderBy(F.col("started_at").desc())
-            .select("params")
-            .first()  # one row
-        )
-        if row and row["params"]:
-            return label_from_ingest(json.loads(row["params"]))
-    return ctx.lake.root
-
-
-def label_from_ingest(params: dict) -> str:
-    if params.get("ratings"):
-        return os.path.basename(str(params["ratings"]).rstrip("/"))
-    source = str(params.get("source") or "lake")
-    if source == "synthetic":
-        return f"synthetic-{params.get('size') or 'default'}"
-    return os.path.basename(source.rstrip("/")).removesuffix(".zip")
+    argv = stage_argv(args)
+    als = (
+        argv["als"]
+        if any(a.startswith("--split") for a in argv["als"])
+        else ["--split", "none", *argv["als"]]
+    )
+    return {
+        "als": train_als.config(job_args("train-als", als)),
+        "content": train_content.config(job_args("train-content", argv["content"])),
+        "recommend": recommend.config(job_args("recommend", argv["blend"])),
+    }
 
 
-def run(args: argparse.Namespace, ctx) -> int:
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
-    known = (*MODEL_TABLES, *BASELINES)
-    unknown = [m for m in models if m not in known]
-    if unknown:
-        from recsys.errors import RecsysError
-
-        raise RecsysError(f"unknown model(s) {unknown}; choose from {','.join(known)}")
-    spec = HoldoutSpec(
+def config(args: argparse.Namespace) -> job.EvaluateConfig:
+    return job.EvaluateConfig(
         split=args.split,
         ratio=args.ratio,
         seed=args.seed,
         k=args.k,
-        models=models,
+        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
         keep_scratch=args.keep_scratch,
+        dataset=args.dataset_label,
+        **stage_configs(args),
     )
-    label = args.dataset_label or dataset_label(ctx)
-    params = {**vars(spec), "dataset": label, **stage_argv(args)}
-    with RunRecorder(ctx.lake, JOB, params=params) as run:
-        version = ctx.lake.version(C.T_RATINGS)
-        if version is not None:
-            run.input_versions[C.T_RATINGS] = version
-        models = getattr(args, "_stage_args", None) or stage_argv(args)  # set by the pipeline
-        result = evaluate_holdout(ctx, run.run_id, label, spec, models)
-        if result.metrics_version is not None:
-            run.wrote(C.T_METRICS, result.metrics_version, rows=None)
-    rows = [
-        {C.DATASET: label, C.SPLIT: spec.split, C.MODEL: m, C.K: spec.k, C.METRIC: k, C.VALUE: v}
-        for m, values in result.metrics.items()
-        for k, v in values.items()
-    ]
-    print(f"evaluate {run.run_id}: {spec.split} split {spec.ratio:g}, seed {spec.seed}, k={spec.k}")
-    print(format_metrics(rows))
+
+
+def run(args: argparse.Namespace, ctx: JobContext) -> int:
+    print(job.run(ctx, config(args)).summary)
     return 0

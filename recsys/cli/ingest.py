@@ -18,8 +18,10 @@ import argparse
 from dataclasses import replace
 
 from recsys.errors import InputError
-from recsys.ingest import GenericSource, RatingScale, ingest, parse_mapping
+from recsys.ingest import GenericSource, RatingScale, parse_mapping
 from recsys.ingest.generic import MOVIES_ROLES, TAGS_ROLES
+from recsys.jobs import JobContext
+from recsys.jobs import ingest as job
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -123,14 +125,11 @@ def build_source(args: argparse.Namespace) -> object:
     return replace(spec, **{k: v for k, v in counts.items() if v is not None})
 
 
-def run(args: argparse.Namespace, ctx) -> int:
-    source = build_source(args)  # argument errors surface before Spark starts
-    summary = ingest(
-        ctx.spark,
-        ctx.lake,
-        source,
-        cache_dir=ctx.settings.data.cache_dir,
-        mirror=args.mirror or ctx.settings.data.mirror,
-    )
-    print(summary)
+def config(args: argparse.Namespace) -> job.IngestConfig:
+    """The job's config; argument errors surface here, before Spark starts."""
+    return job.IngestConfig(source=build_source(args), mirror=args.mirror)
+
+
+def run(args: argparse.Namespace, ctx: JobContext) -> int:
+    print(job.run(ctx, config(args)).summary)
     return 0

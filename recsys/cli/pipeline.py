@@ -15,33 +15,19 @@ import sys
 from recsys import columns as C
 from recsys.catalog import lake_tables
 from recsys.cli import evaluate as evaluate_cli
-from recsys.errors import RecsysError
-from recsys.pipeline import (
-    STAGES,
-    StageResult,
-    check_stages,
-    job_module,
-    metrics_report,
-    run_pipeline,
-    stage_args,
-    user_report,
-)
-
-_INGEST_DESTS = "_ingest_dests"
+from recsys.cli import ingest as ingest_cli
+from recsys.cli import job_args
+from recsys.jobs import JobContext
+from recsys.jobs.queries import metrics_report, user_report
+from recsys.pipeline import STAGES, PipelineConfig, StageResult, run_pipeline, stage_names
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    before = {a.dest for a in parser._actions}
     group = parser.add_argument_group("ingest (the flags of `recsys ingest`)")
-    try:
-        job_module("ingest").add_arguments(group)
-    except RecsysError as exc:  # the ingest job is missing: the run will say so
-        group.description = f"unavailable: {exc}"
-    if any(a.dest == "source" for a in parser._actions):
-        group.add_argument(
-            "--dataset", dest="source", default=argparse.SUPPRESS, help="same as --source"
-        )
-    parser.set_defaults(**{_INGEST_DESTS: sorted({a.dest for a in parser._actions} - before)})
+    ingest_cli.add_arguments(group)
+    group.add_argument(
+        "--dataset", dest="source", default=argparse.SUPPRESS, help="same as --source"
+    )
     pipe = parser.add_argument_group("pipeline")
     pipe.add_argument(
         "--stages",
@@ -59,24 +45,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def config(args: argparse.Namespace) -> PipelineConfig:
+    """Every stage's config from the flags; bad flags fail here, before any stage runs."""
+    stages = stage_names(args.stages)
+    models = evaluate_cli.stage_configs(args)
+    evaluate = evaluate_cli.config(job_args("evaluate", shlex.split(args.evaluate_args)))
+    return PipelineConfig(
+        stages=stages,
+        ingest=ingest_cli.config(args),
+        als=models["als"],
+        content=models["content"],
+        blend=models["recommend"],
+        evaluate=evaluate,
+    )
+
+
 def _progress(stage: StageResult) -> None:
-    run = f" (run {stage.run_id})" if stage.run_id else ""
-    print(f"== {stage.name}: `recsys {stage.command}` done in {stage.seconds:.1f} s{run}\n")
+    for note in stage.result.notes:
+        print(f"note: {note}")
+    print(stage.result.summary)
+    print(
+        f"== {stage.name}: `recsys {stage.command}` done in {stage.seconds:.1f} s "
+        f"(run {stage.run_id})\n"
+    )
     sys.stdout.flush()
 
 
-def run(args: argparse.Namespace, ctx) -> int:
-    stages = check_stages([s.strip() for s in args.stages.split(",") if s.strip()])
-    argv = evaluate_cli.stage_argv(args)
-    parsed: dict[str, argparse.Namespace | list[str]] = {n: argv[n] for n in argv if n in stages}
-    if "ingest" in stages:
-        parsed["ingest"] = argparse.Namespace(
-            **{d: getattr(args, d) for d in getattr(args, _INGEST_DESTS, [])}
-        )
-    if "evaluate" in stages:
-        parsed["evaluate"] = stage_args("evaluate", shlex.split(args.evaluate_args))
-    print(f"recsys pipeline: stages {', '.join(stages)}; lake {ctx.lake.root}\n")
-    result = run_pipeline(ctx, parsed, stages=stages, on_stage=_progress)
+def run(args: argparse.Namespace, ctx: JobContext) -> int:
+    pipeline = config(args)
+    print(f"recsys pipeline: stages {', '.join(pipeline.stages)}; lake {ctx.lake.root}\n")
+    result = run_pipeline(ctx, pipeline, on_stage=_progress)
 
     lines = [f"pipeline {result.run_id} finished in {result.seconds:.1f} s"]
     lines += [f"  {s.name:<9} {s.seconds:7.1f} s" for s in result.stages.values()]

@@ -5,22 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from pyspark.sql import functions as F
-
-from recsys import columns as C
-from recsys.blend import (
-    DEFAULT_WEIGHTS,
-    METHODS,
-    USER_KNN,
-    BlendWeights,
-    RecommendParams,
-    cold_start,
-    movie_popularity,
-    recommend,
-)
-from recsys.blend._recommend import MissingInputError
-from recsys.cli._context import JobContext
+from recsys.blend import DEFAULT_WEIGHTS, METHODS, USER_KNN, BlendWeights, RecommendParams
 from recsys.display import format_table
+from recsys.jobs import JobContext, queries
+from recsys.jobs import recommend as job
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,53 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _print_user(args: argparse.Namespace, ctx: JobContext) -> int:
-    lake = ctx.lake
-    for name, job in ((C.T_RATINGS, "ingest"), (C.T_MOVIES, "ingest")):
-        if not lake.exists(name):
-            raise MissingInputError(f"table {name!r} not found; run `recsys {job}` first")
-    movies = lake.read(C.T_MOVIES)
-    ratings = lake.read(C.T_RATINGS)
-    history = ratings.where(F.col(C.USER_ID) == args.user)
-    n_rated = history.count()  # one user's ratings
-    rows = []
-    if n_rated and lake.exists(C.T_RECOMMENDATIONS):
-        recs = lake.read(C.T_RECOMMENDATIONS).where(F.col(C.USER_ID) == args.user)
-        rows = (
-            recs.join(movies.select(C.MOVIE_ID, C.TITLE), C.MOVIE_ID, "left")
-            .orderBy(C.RANK)
-            .select(C.RANK, C.MOVIE_ID, C.TITLE, F.round(C.SCORE, 3).alias(C.SCORE), C.REASON)
-            .limit(args.n)
-            .collect()  # bounded by --n
-        )
-    if rows:
-        print(f"user {args.user}: {n_rated} ratings; top {len(rows)} from the last recommend run")
-        if args.genres:
-            print("(--genres only applies to users without ratings)")
-    else:
-        why = "no ratings" if not n_rated else "no stored recommendations"
-        print(f"user {args.user}: {why}; popular, well-rated movies")
-        rows = (
-            cold_start(
-                movie_popularity(ratings),
-                movies,
-                n=args.n,
-                genres=args.genres.split(",") if args.genres else None,
-                exclude=history,
-            )
-            .select(C.RANK, C.MOVIE_ID, C.TITLE, F.round(C.SCORE, 3).alias(C.SCORE), C.REASON)
-            .collect()  # bounded by --n
-        )
-    cols = [C.RANK, C.MOVIE_ID, C.TITLE, C.SCORE, C.REASON]
-    print(format_table(cols, [tuple(r) for r in rows], max_width=70))
-    return 0
-
-
-def run(args: argparse.Namespace, ctx: JobContext) -> int:
-    if args.user is not None:
-        return _print_user(args, ctx)
+def config(args: argparse.Namespace) -> RecommendParams:
     weights = BlendWeights.load(args.weights) if args.weights else DEFAULT_WEIGHTS
-    params = RecommendParams(
+    return RecommendParams(
         n=args.n,
         candidates=args.candidates,
         diversity=args.diversity,
@@ -104,12 +48,17 @@ def run(args: argparse.Namespace, ctx: JobContext) -> int:
         weights=weights,
         similar_k=0 if args.no_similar else RecommendParams.similar_k,
     )
-    summary = recommend(ctx.spark, ctx.lake, params=params)
-    for note in summary["notes"]:
+
+
+def run(args: argparse.Namespace, ctx: JobContext) -> int:
+    if args.user is not None:
+        genres = args.genres.split(",") if args.genres else None
+        head, rows = queries.user_recommendations(ctx, args.user, args.n, genres)
+        print(head)
+        print(format_table(list(queries.USER_COLUMNS), rows, max_width=70))
+        return 0
+    result = job.run(ctx, config(args))
+    for note in result.notes:
         print(f"note: {note}")
-    print(
-        f"recommend {summary['run_id']}: {C.T_RECOMMENDATIONS} {summary['recommendations']} rows "
-        f"for {summary['users']} users from {', '.join(summary['sources'])}"
-        + ("" if args.no_similar else f"; {C.T_SIMILAR_MOVIES} {summary['similar_movies']} rows")
-    )
+    print(result.summary)
     return 0

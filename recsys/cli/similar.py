@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from recsys import columns as C
-from recsys.cli._context import JobContext
-from recsys.content import similar_movies
+from recsys.jobs import JobContext, queries
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,16 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: JobContext) -> int:
-    lake = ctx.lake
-    match, rows = similar_movies(
-        lake.read(C.T_MOVIES),
-        lake.read(C.T_MOVIE_NEIGHBORS),
-        title=args.title,
-        k=args.k,
-        movie_id=args.movie_id,
-    )
-    found = rows.collect()  # at most k rows
-    print(f"Movies similar to {match.title} (id {match.movie_id}):")
+    match, found = queries.similar(ctx, args.title, args.k, args.movie_id)
+    print(f"Movies similar to {match}:")
     if not found:
         print("  none: this movie has no content metadata shared with other movies")
     for row in found:

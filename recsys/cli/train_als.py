@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import argparse
 
-from recsys import columns as C
-from recsys.als import GRIDS, MODE_DEFAULTS, SPLITS, ALSConfig, config_for, train_als
-from recsys.als._outputs import write_outputs
-from recsys.evaluation import format_metrics
-from recsys.runs import RunRecorder
-from recsys.session import blas_description
+from recsys.als import GRIDS, MODE_DEFAULTS, SPLITS, ALSConfig, config_for
+from recsys.jobs import JobContext
+from recsys.jobs import train_als as job
 
-JOB = "train_als"
 _SEARCHABLE = {"rank": int, "reg_param": float, "alpha": float, "max_iter": int, "confidence": str}
 
 
@@ -109,34 +105,21 @@ def config_and_grid(args: argparse.Namespace) -> tuple[ALSConfig, dict[str, list
     return base, grid or None
 
 
-def run(args: argparse.Namespace, ctx) -> int:
+def config(args: argparse.Namespace) -> job.TrainAlsConfig:
     base, grid = config_and_grid(args)
-    params = {**base.to_dict(), "grid": grid, "split": args.split, "k": args.k, "top_n": args.top_n}
-    print(f"train-als: {blas_description(ctx.spark)}")
-    with RunRecorder(ctx.lake, JOB, params=params, run_id=args.run_id) as run:
-        ratings = run.read(C.T_RATINGS)
-        movies = ctx.lake.read(C.T_MOVIES) if ctx.lake.exists(C.T_MOVIES) else None
-        with run.timed("train_als"):
-            result = train_als(
-                ratings,
-                base,
-                grid,
-                movies=movies,
-                split=args.split,
-                k=args.k,
-                top=args.top_n,
-                seed=args.seed,
-                baselines=not args.no_baselines,
-                log=print,
-            )
-        with run.timed("write"):
-            rows = write_outputs(
-                ctx.lake, run, result, args.dataset, args.split, args.k, args.candidates_only
-            )
-        run.timings.update(result.timings)
-        run.params["chosen"] = result.config.tuned()
-    print(f"run {run.run_id}: {result.config.mode} ALS {result.config.tuned()}")
-    if rows is not None:
-        print(format_metrics(rows))
-    print("wrote " + ", ".join(f"{t} v{v}" for t, v in sorted(run.output_versions.items())))
+    return job.TrainAlsConfig(
+        als=base,
+        grid=grid,
+        split=args.split,
+        k=args.k,
+        top_n=args.top_n,
+        dataset=args.dataset,
+        run_id=args.run_id,
+        baselines=not args.no_baselines,
+        candidates_only=args.candidates_only,
+    )
+
+
+def run(args: argparse.Namespace, ctx: JobContext) -> int:
+    print(job.run(ctx, config(args)).summary)
     return 0

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from recsys import columns as C
-from recsys.cli._context import JobContext
-from recsys.content import (
-    DEFAULT_K,
-    DEFAULT_N,
-    METHODS,
-    ContentParams,
-    content_scores,
-    train_content,
-)
-from recsys.runs import RunRecorder
+from recsys.content import DEFAULT_K, DEFAULT_N, METHODS, ContentParams
+from recsys.jobs import JobContext
+from recsys.jobs import train_content as job
 
-JOB = "train_content"
 _DEFAULTS = ContentParams()
 
 
@@ -41,41 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def model_path(lake_root: str, run_id: str) -> str:
-    return f"{lake_root.rstrip('/')}/_models/content/{run_id}"
-
-
-def run(args: argparse.Namespace, ctx: JobContext) -> int:
+def config(args: argparse.Namespace) -> job.TrainContentConfig:
     params = ContentParams(
         min_df=args.min_df,
         bucket_length=args.bucket_length,
         num_hash_tables=args.num_hash_tables,
         exact_max_rows_per_pair=args.exact_max_rows_per_pair,
     )
-    lake = ctx.lake
-    recorded = {**params.to_dict(), "k": args.k, "n": args.n, "method": args.method}
-    with RunRecorder(lake, JOB, params=recorded) as run:
-        movies = run.read(C.T_MOVIES)
-        tags = run.read(C.T_TAGS) if lake.exists(C.T_TAGS) else None
-        ratings = run.read(C.T_RATINGS)
-        with run.timed("fit"):
-            result = train_content(movies, tags, params, k=args.k, method=args.method)
-            run.params["method_used"] = result.method
-            path = model_path(lake.root, run.run_id)
-            result.model.save(path)
-        with run.timed("neighbors"):
-            version = lake.overwrite(C.T_MOVIE_NEIGHBORS, result.neighbors, run_id=run.run_id)
-            neighbors = lake.read(C.T_MOVIE_NEIGHBORS, version=version)
-            run.wrote(C.T_MOVIE_NEIGHBORS, version, rows=lake.count(C.T_MOVIE_NEIGHBORS, version))
-        with run.timed("scores"):
-            # score from the written table: the neighbour join is not recomputed
-            scores = content_scores(ratings, neighbors, n=args.n)
-            version = lake.overwrite(C.T_CONTENT_SCORES, scores, run_id=run.run_id)
-            n_scores = lake.count(C.T_CONTENT_SCORES, version)
-            run.wrote(C.T_CONTENT_SCORES, version, rows=n_scores)
-        result.documents.unpersist()
-    print(
-        f"train-content {run.run_id}: model {path}; {C.T_MOVIE_NEIGHBORS} ({result.method}) "
-        f"{run.row_counts[C.T_MOVIE_NEIGHBORS]} rows, {C.T_CONTENT_SCORES} {n_scores} rows"
-    )
+    return job.TrainContentConfig(params=params, k=args.k, n=args.n, method=args.method)
+
+
+def run(args: argparse.Namespace, ctx: JobContext) -> int:
+    print(job.run(ctx, config(args)).summary)
     return 0

@@ -19,7 +19,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.itemknn import itemknn_scores
+from recsys.neighbors.knn import itemknn_scores
 
 DEFAULT_N = 100
 
@@ -76,7 +76,7 @@ def content_scores(
     rank (1-based, ties broken by the smaller movie_id), plus ``because_movie_id``.
 
     The sums run in numpy per block of users over the broadcast edge table (up to movies x 2K
-    rows for K neighbours each way; :func:`recsys.itemknn.itemknn_scores` with the centred
+    rows for K neighbours each way; :func:`recsys.neighbors.knn.itemknn_scores` with the centred
     ratings as term weights): joining every rating with its movie's edges made up to ratings x
     2K rows (~400M at 10M ratings, 436 s).
     """

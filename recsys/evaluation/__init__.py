@@ -12,7 +12,8 @@ Definitions follow Microsoft Recommenders' MovieLens benchmark (``python_stratif
     train, test = stratified_split(ratings, ratio=0.75, seed=42)
     recs = most_popular(train, test.select("user_id"), k=10)
     m = evaluate_recs(recs, train, test, movies=movies, k=10)
-    write_metrics(lake, metrics_rows(run_id, "ml-100k", "stratified", "most-popular", {}, m, 10))
+    rows = metrics_rows(run_id, "ml-100k", "stratified", "most-popular", {}, m, 10)
+    # (the jobs append such rows to the lake's ``metrics`` table: recsys.jobs.write_metrics)
 """
 
 from recsys.evaluation._baselines import most_popular, random_recs
@@ -28,7 +29,6 @@ from recsys.evaluation._report import (
     evaluate_recs,
     format_metrics,
     metrics_rows,
-    write_metrics,
 )
 from recsys.evaluation._splits import SplitError, random_split, stratified_split, temporal_split
 
@@ -48,5 +48,4 @@ __all__ = [
     "rating_metrics",
     "stratified_split",
     "temporal_split",
-    "write_metrics",
 ]

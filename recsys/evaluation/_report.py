@@ -29,7 +29,6 @@ from recsys.evaluation._metrics import (
     ranking_by_model,
     tag_models,
 )
-from recsys.lakehouse import Lake
 
 METRICS_SCHEMA = StructType(
     [
@@ -118,11 +117,6 @@ def metrics_rows(
         for name, v in metrics.items()
     ]
     return spark.createDataFrame(data, METRICS_SCHEMA)
-
-
-def write_metrics(lake: Lake, df: DataFrame) -> int:
-    """Append rows to the ``metrics`` Delta table; returns the new table version."""
-    return lake.append(C.T_METRICS, df.select(*METRICS_SCHEMA.fieldNames()))
 
 
 def _as_dicts(rows: DataFrame | Iterable[Row | Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ run in a grouped pandas UDF on the executors. With k = 200 it keeps nearly all o
 accuracy (docs/recommend.md) while the work grows with movies * k^2, not movies^3.
 
 A user's score for an unrated movie is ``sum over rated movies i of B[i, movie]``, the same
-top-N sum as item-kNN (:func:`recsys.itemknn.itemknn_scores`); weights can be negative (a
+top-N sum as item-kNN (:func:`recsys.neighbors.knn.itemknn_scores`); weights can be negative (a
 movie that "explains away" another), so the reason is the rated movie with the largest term.
 
 Scale: users' ratings are capped at ``max_per_user`` (a seeded sample), as in item-kNN, and the
 co-rating counts are summed in numpy per block of movies from the same broadcast
-(:class:`recsys.itemknn.LinkIndex`). Each movie keeps the counts of its ``max_corated``
+(:class:`recsys.neighbors.knn.LinkIndex`). Each movie keeps the counts of its ``max_corated``
 (2,000) most similar co-rated movies, a superset of its regressors; the kept counts travel to
 the executors as a broadcast sparse matrix, 8 bytes an entry, at most movies x 2,000 entries
 (160 MB for 10k movies, where the whole co-rating matrix, ~movies^2, has 100M entries: 800 MB
@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.itemknn import KnnParams, LinkIndex, itemknn_scores, link_index
+from recsys.neighbors.knn import KnnParams, LinkIndex, itemknn_scores, link_index
 from recsys.vectorised import lookup, top_positions, typed_frame, udf_groups
 
 __all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights"]
@@ -221,5 +221,5 @@ def ease_weights(ratings: DataFrame, params: EaseParams = EaseParams()) -> DataF
 
 def ease_scores(ratings: DataFrame, weights: DataFrame, n: int = 100) -> DataFrame:
     """Top-``n`` unrated movies per user, ``user_id, movie_id, score, rank, because_movie_id``
-    (see :func:`recsys.itemknn.itemknn_scores`)."""
+    (see :func:`recsys.neighbors.knn.itemknn_scores`)."""
     return itemknn_scores(ratings, weights, n=n, weight=C.WEIGHT)

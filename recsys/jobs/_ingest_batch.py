@@ -1,4 +1,4 @@
-"""Ingest orchestration: resolve a source, parse, validate, write the tables, summarise.
+"""The ingest job's batch: resolve a source, parse, validate, write the tables, summarise.
 
 Every input is checked for readability (present, non-empty, recognised format) BEFORE any
 table is written, so an unreadable input changes nothing. Writes are upserts, so re-running the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 from pyspark.sql import SparkSession
@@ -12,9 +13,18 @@ from recsys.session import build_spark
 
 
 class JobContext:
-    def __init__(self, profile: str | None = None, overrides: list[str] | None = None):
+    """``settings`` from a profile plus overrides; ``spark`` and ``lake`` built on first use;
+    ``log`` receives a job's progress lines (the CLI passes ``print``)."""
+
+    def __init__(
+        self,
+        profile: str | None = None,
+        overrides: list[str] | None = None,
+        log: Callable[[str], None] = print,
+    ):
         self.profile = profile
         self.overrides = list(overrides or [])
+        self.log = log
 
     @cached_property
     def settings(self) -> Settings:
@@ -32,14 +42,24 @@ class JobContext:
 
     @property
     def lake_root(self) -> str:
-        return self.settings.lake.root
+        return self.lake.root if "lake" in self.__dict__ else self.settings.lake.root
 
     @cached_property
     def lake(self) -> Lake:
         lake = self.settings.lake
-        return Lake(
-            self.spark, self.lake_root, engine=lake.engine, commit_attempts=lake.commit_attempts
+        return Lake(self.spark, lake.root, engine=lake.engine, commit_attempts=lake.commit_attempts)
+
+    def on_lake(self, root: str) -> JobContext:
+        """The same settings, session and log over another lake (evaluate's scratch lake)."""
+        other = JobContext(self.profile, self.overrides, self.log)
+        other.settings = self.settings
+        other.spark = self.spark
+        other._owns_spark = False
+        lake = self.lake
+        other.lake = Lake(
+            self.spark, root, engine=lake.engine.name, commit_attempts=lake.commit_attempts
         )
+        return other
 
     def close(self) -> None:
         if "spark" in self.__dict__ and self._owns_spark:

@@ -1,20 +1,94 @@
-"""Persist an ALS run: factor and candidate tables, the saved model, search table, metrics."""
+"""The ALS job: tune (optionally), fit and evaluate Spark ALS on the lake's ``ratings``; write
+both factor tables, ``als_candidates``, the saved model, the search table and metrics."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import columns as C
+from recsys.als import ALSConfig, config_for, train_als
 from recsys.als._schemas import CANDIDATES, SEARCH
 from recsys.als._train import ALSRunResult
-from recsys.evaluation import metrics_rows, write_metrics
+from recsys.evaluation import format_metrics, metrics_rows
+from recsys.jobs._context import JobContext
+from recsys.jobs._result import JobResult, write_metrics
 from recsys.lakehouse import Lake
 from recsys.runs import RunRecorder
+from recsys.session import blas_description
 
+JOB = "train_als"
 MODELS_DIR = "_models/als"
+
+
+@dataclass(frozen=True)
+class TrainAlsConfig:
+    als: ALSConfig = field(default_factory=lambda: config_for("implicit"))
+    grid: dict[str, list[Any]] | None = None
+    """Values to search on a validation split of train (``None``: fit ``als`` as given)."""
+    split: str = "stratified"
+    """Held-out evaluation split (``none``: train on everything, no metrics)."""
+    k: int = 10
+    """Cut-off of the ranking metrics."""
+    top_n: int = 100
+    """Candidates per user in ``als_candidates``."""
+    dataset: str = "lake"
+    """Label of the data in ``metrics``."""
+    run_id: str | None = None
+    baselines: bool = True
+    """Score most-popular next to ALS on the held-out split."""
+    candidates_only: bool = False
+    """Write only ``als_candidates`` (scoring runs: no model, no factor tables)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.als.to_dict(),
+            "grid": self.grid,
+            "split": self.split,
+            "k": self.k,
+            "top_n": self.top_n,
+        }
+
+
+def run(ctx: JobContext, config: TrainAlsConfig = TrainAlsConfig()) -> JobResult:
+    ctx.log(f"train-als: {blas_description(ctx.spark)}")
+    with RunRecorder(ctx.lake, JOB, params=config.to_dict(), run_id=config.run_id) as run:
+        ratings = run.read(C.T_RATINGS)
+        movies = ctx.lake.read(C.T_MOVIES) if ctx.lake.exists(C.T_MOVIES) else None
+        with run.timed("train_als"):
+            result = train_als(
+                ratings,
+                config.als,
+                config.grid,
+                movies=movies,
+                split=config.split,
+                k=config.k,
+                top=config.top_n,
+                seed=config.als.seed,
+                baselines=config.baselines,
+                log=ctx.log,
+            )
+        with run.timed("write"):
+            rows = write_outputs(
+                ctx.lake,
+                run,
+                result,
+                config.dataset,
+                config.split,
+                config.k,
+                config.candidates_only,
+            )
+        run.timings.update(result.timings)
+        run.params["chosen"] = result.config.tuned()
+    lines = [f"run {run.run_id}: {result.config.mode} ALS {result.config.tuned()}"]
+    if rows is not None:
+        lines.append(format_metrics(rows))
+    lines.append("wrote " + ", ".join(f"{t} v{v}" for t, v in sorted(run.output_versions.items())))
+    return JobResult(JOB, run.run_id, run.output_versions, run.row_counts, "\n".join(lines))
 
 
 def model_path(lake: Lake, run_id: str) -> str:

@@ -1,4 +1,4 @@
-"""Offline evaluation of the product as it is built: the same jobs, trained on a split.
+"""The evaluate job: the product's jobs retrained on a split, scored on the held-out part.
 
 Recommendations made from ALL ratings cannot be scored against a split of those ratings: the
 held-out movies were seen in training, and every model refuses to recommend a rated movie. So
@@ -11,11 +11,11 @@ next to the most-popular and random baselines. Rows go to the main lake's ``metr
 
 from __future__ import annotations
 
-import argparse
+import json
+import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyspark.sql import DataFrame
@@ -23,34 +23,39 @@ from pyspark.sql import functions as F
 from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
+from recsys.blend import RecommendParams
+from recsys.errors import RecsysError
 from recsys.evaluation import (
     evaluate_models,
+    format_metrics,
     metrics_rows,
     most_popular,
     random_recs,
     stratified_split,
     temporal_split,
-    write_metrics,
 )
+from recsys.jobs import recommend as recommend_job
+from recsys.jobs import train_als, train_content
+from recsys.jobs._context import JobContext
+from recsys.jobs._result import JobResult, write_metrics
 from recsys.lakehouse import Lake
-from recsys.pipeline import run_pipeline, stage_namespace
+from recsys.runs import T_RUNS, RunRecorder
 
-# model name in `metrics` -> (pipeline stage that makes it, table it writes)
-MODEL_TABLES: dict[str, tuple[str, str]] = {
-    "als": ("als", C.T_ALS_CANDIDATES),
-    "content": ("content", C.T_CONTENT_SCORES),
-    "blend": ("blend", C.T_RECOMMENDATIONS),
+JOB = "evaluate"
+
+# model name in `metrics` -> the table its job writes
+MODEL_TABLES: dict[str, str] = {
+    "als": C.T_ALS_CANDIDATES,
+    "content": C.T_CONTENT_SCORES,
+    "blend": C.T_RECOMMENDATIONS,
 }
 BASELINES: tuple[str, ...] = ("most-popular", "most-popular-rated", "random")
 SPLITS: tuple[str, ...] = ("stratified", "temporal")
 SCRATCH = "_eval"
-# Switches that make a model job write only the table its metrics read (no model files, factor
-# tables or similar_movies): the scratch run is scored, never served.
-SCORING_FLAGS: dict[str, str] = {"als": "candidates_only", "blend": "no_similar"}
 
 
 @dataclass(frozen=True)
-class HoldoutSpec:
+class EvaluateConfig:
     split: str = "stratified"
     """``stratified`` (each user's ratings shuffled, ``ratio`` to train) or ``temporal`` (each
     user's latest ``1 - ratio`` held out)."""
@@ -60,31 +65,49 @@ class HoldoutSpec:
     models: tuple[str, ...] = (*MODEL_TABLES, *BASELINES)
     keep_scratch: bool = False
     """Keep the scratch lake (its tables show what each model recommended on the split)."""
+    dataset: str | None = None
+    """The metrics' dataset label (default: what the latest ingest loaded)."""
+    als: train_als.TrainAlsConfig = field(
+        default_factory=lambda: train_als.TrainAlsConfig(split="none")
+    )
+    content: train_content.TrainContentConfig = field(
+        default_factory=train_content.TrainContentConfig
+    )
+    recommend: RecommendParams = field(default_factory=RecommendParams)
+    """The model jobs' configs, retrained on the split as the pipeline runs them."""
+
+    def __post_init__(self) -> None:
+        known = (*MODEL_TABLES, *BASELINES)
+        unknown = [m for m in self.models if m not in known]
+        if unknown:
+            raise RecsysError(f"unknown model(s) {unknown}; choose from {','.join(known)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "split": self.split,
+            "ratio": self.ratio,
+            "seed": self.seed,
+            "k": self.k,
+            "models": list(self.models),
+            "keep_scratch": self.keep_scratch,
+            "als": self.als.to_dict(),
+            "content": self.content.to_dict(),
+            "recommend": self.recommend.as_dict(),
+        }
 
 
 @dataclass
 class HoldoutResult:
     run_id: str
     dataset: str
-    spec: HoldoutSpec
+    spec: EvaluateConfig
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     """model -> metric -> value."""
     metrics_version: int | None = None
     seconds: float = 0.0
 
 
-class _Scratch:
-    """A job context (settings, Spark session, lake) whose lake is the scratch lake."""
-
-    def __init__(self, ctx: Any, root: str):
-        self.settings, self.spark = ctx.settings, ctx.spark
-        self.lake_root = root
-        self.lake = Lake(
-            ctx.spark, root, engine=ctx.lake.engine.name, commit_attempts=ctx.lake.commit_attempts
-        )
-
-
-def split_ratings(ratings: DataFrame, spec: HoldoutSpec) -> tuple[DataFrame, DataFrame]:
+def split_ratings(ratings: DataFrame, spec: EvaluateConfig) -> tuple[DataFrame, DataFrame]:
     if spec.split == "stratified":
         return stratified_split(ratings, ratio=spec.ratio, seed=spec.seed)
     if spec.split == "temporal":
@@ -105,16 +128,15 @@ def _write_scratch(lake: Lake, scratch: Lake, train: DataFrame, test: DataFrame)
         scratch.overwrite(C.T_TAGS, tags, job="evaluate")
 
 
-def scoring_args(
-    stages: Sequence[str], given: Mapping[str, argparse.Namespace | Sequence[str]] | None
-) -> dict[str, argparse.Namespace]:
-    """The model jobs' arguments as the pipeline would parse them, plus :data:`SCORING_FLAGS`."""
-    out = {}
-    for stage in stages:
-        args = stage_namespace(stage, (given or {}).get(stage))
-        flag = SCORING_FLAGS.get(stage)
-        out[stage] = argparse.Namespace(**{**vars(args), **({flag: True} if flag else {})})
-    return out
+def _retrain(ctx: JobContext, spec: EvaluateConfig) -> None:
+    """The model jobs on the scratch lake, writing only the tables their metrics read (no model
+    files, factor tables or similar_movies): the scratch run is scored, never served."""
+    if "als" in spec.models:
+        train_als.run(ctx, replace(spec.als, candidates_only=True))
+    if "content" in spec.models:
+        train_content.run(ctx, spec.content)
+    if "blend" in spec.models:
+        recommend_job.run(ctx, replace(spec.recommend, similar_k=0))
 
 
 def _recs(table: DataFrame) -> DataFrame:
@@ -128,19 +150,10 @@ def _recs(table: DataFrame) -> DataFrame:
 
 
 def evaluate_holdout(
-    ctx: Any,
-    run_id: str,
-    dataset: str,
-    spec: HoldoutSpec | None = None,
-    stage_args: Mapping[str, argparse.Namespace | Sequence[str]] | None = None,
+    ctx: JobContext, run_id: str, dataset: str, spec: EvaluateConfig
 ) -> HoldoutResult:
     """Split, retrain the model jobs on the train part in a scratch lake, score every model and
-    baseline in ``spec.models`` on the held-out part; append the rows to ``metrics``.
-
-    ``ctx`` is a job context (``settings``, ``spark``, ``lake``); ``stage_args`` the model jobs'
-    arguments, as for :func:`recsys.pipeline.run_pipeline`.
-    """
-    spec = spec or HoldoutSpec()
+    baseline in ``spec.models`` on the held-out part; append the rows to ``metrics``."""
     t0 = time.perf_counter()
     lake: Lake = ctx.lake
     ratings = lake.read(C.T_RATINGS).select(C.USER_ID, C.MOVIE_ID, C.RATING, C.RATED_AT)
@@ -148,20 +161,20 @@ def evaluate_holdout(
     movies = lake.read(C.T_MOVIES) if lake.exists(C.T_MOVIES) else None
     result = HoldoutResult(run_id=run_id, dataset=dataset, spec=spec)
 
-    stages = [MODEL_TABLES[m][0] for m in MODEL_TABLES if m in spec.models]
+    retrained = [m for m in MODEL_TABLES if m in spec.models]
     scratch_root = f"{lake.root.rstrip('/')}/{SCRATCH}/{run_id}"
-    scratch = _Scratch(ctx, scratch_root)
+    scratch = ctx.on_lake(scratch_root)
     cached: list[DataFrame] = []
     try:
-        if stages:
+        if retrained:
             _write_scratch(lake, scratch.lake, train, test)
             train = scratch.lake.read(C.T_RATINGS)  # the split, computed once
-            run_pipeline(scratch, scoring_args(stages, stage_args), stages=stages)
+            _retrain(scratch, spec)
         test = test.persist(StorageLevel.MEMORY_AND_DISK)  # read by every model's metrics
         cached.append(test)
         test_users = test.select(C.USER_ID).distinct()
         outputs: dict[str, DataFrame] = {}
-        for model, (_, table) in MODEL_TABLES.items():
+        for model, table in MODEL_TABLES.items():
             if model in spec.models:
                 outputs[model] = _recs(scratch.lake.read(table))
         if "most-popular" in spec.models:
@@ -191,3 +204,54 @@ def evaluate_holdout(
             shutil.rmtree(scratch_root, ignore_errors=True)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def dataset_label(ctx: JobContext) -> str:
+    """What the latest successful ingest loaded (``ml-100k``, ``synthetic-1m``, a ratings
+    file's name), else the lake root."""
+    if ctx.lake.exists(T_RUNS):
+        row = (
+            ctx.lake.read(T_RUNS)
+            .where((F.col("job") == "ingest") & (F.col("status") == "succeeded"))
+            .orderBy(F.col("started_at").desc())
+            .select("params")
+            .first()  # one row
+        )
+        if row and row["params"]:
+            return label_from_ingest(json.loads(row["params"]))
+    return ctx.lake.root
+
+
+def label_from_ingest(params: dict[str, Any]) -> str:
+    """The dataset label an ingest run recorded (older lakes: derived from its arguments)."""
+    if params.get("dataset"):
+        return str(params["dataset"])
+    if params.get("ratings"):
+        return os.path.basename(str(params["ratings"]).rstrip("/"))
+    source = str(params.get("source") or "lake")
+    if source == "synthetic":
+        return f"synthetic-{params.get('size') or 'default'}"
+    return os.path.basename(source.rstrip("/")).removesuffix(".zip")
+
+
+def run(ctx: JobContext, config: EvaluateConfig | None = None) -> JobResult:
+    config = config or EvaluateConfig()
+    label = config.dataset or dataset_label(ctx)
+    with RunRecorder(ctx.lake, JOB, params={**config.to_dict(), "dataset": label}) as run:
+        version = ctx.lake.version(C.T_RATINGS)
+        if version is not None:
+            run.input_versions[C.T_RATINGS] = version
+        result = evaluate_holdout(ctx, run.run_id, label, config)
+        if result.metrics_version is not None:
+            run.wrote(C.T_METRICS, result.metrics_version, rows=None)
+    rows = [
+        {C.DATASET: label, C.SPLIT: config.split, C.MODEL: m, C.K: config.k, C.METRIC: k,
+         C.VALUE: v}
+        for m, values in result.metrics.items()
+        for k, v in values.items()
+    ]  # fmt: skip
+    summary = (
+        f"evaluate {run.run_id}: {config.split} split {config.ratio:g}, seed {config.seed}, "
+        f"k={config.k}\n{format_metrics(rows)}"
+    )
+    return JobResult(JOB, run.run_id, run.output_versions, run.row_counts, summary, result)

@@ -1,0 +1,72 @@
+"""The ingest job: load a source into ``ratings``, ``movies``, ``tags``, ``users`` and
+``ingest_rejects`` (:func:`recsys.ingest.ingest`) and record the run in ``runs``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from recsys.ingest import GenericSource
+from recsys.ingest.synthetic import SYNTHETIC_SIZES, SyntheticSpec
+from recsys.jobs._context import JobContext
+from recsys.jobs._ingest_batch import IngestSummary, ingest
+from recsys.jobs._result import JobResult
+from recsys.runs import RunRecorder
+
+JOB = "ingest"
+
+__all__ = ["IngestConfig", "IngestSummary", "dataset_label", "ingest", "run"]
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    source: Any = "synthetic"
+    """``"synthetic"`` or a :class:`SyntheticSpec`; a MovieLens name (``ml-100k``...) or a
+    path to a MovieLens zip / folder; or a :class:`GenericSource` (any ratings file)."""
+    mirror: str | None = None
+    """Folder of MovieLens zips used instead of downloading (default: ``data.mirror``)."""
+    dataset: str | None = None
+    """The data's name in ``metrics`` (default: :func:`dataset_label` of the source)."""
+
+    def label(self) -> str:
+        return self.dataset or dataset_label(self.source)
+
+    def to_dict(self) -> dict[str, Any]:
+        source = self.source
+        if isinstance(source, GenericSource):
+            described: Any = {"ratings": source.ratings, "movies": source.movies}
+        elif isinstance(source, SyntheticSpec):
+            described = {"synthetic": vars(source)}
+        else:
+            described = str(source)
+        return {"source": described, "mirror": self.mirror, "dataset": self.label()}
+
+
+def dataset_label(source: Any) -> str:
+    """``ml-100k``, ``synthetic-1m`` (a preset; ``synthetic-custom`` otherwise), or the ratings
+    file's name."""
+    if isinstance(source, GenericSource):
+        return os.path.basename(str(source.ratings).rstrip("/"))
+    if isinstance(source, SyntheticSpec):
+        preset = next((k for k, v in SYNTHETIC_SIZES.items() if v == source), "custom")
+        return f"synthetic-{preset}"
+    if str(source) == "synthetic":
+        return "synthetic-default"
+    return os.path.basename(str(source).rstrip("/")).removesuffix(".zip")
+
+
+def run(ctx: JobContext, config: IngestConfig = IngestConfig()) -> JobResult:
+    settings = ctx.settings.data
+    with RunRecorder(ctx.lake, JOB, params=config.to_dict()) as run:
+        summary: IngestSummary = ingest(
+            ctx.spark,
+            ctx.lake,
+            config.source,
+            cache_dir=settings.cache_dir,
+            mirror=config.mirror or settings.mirror,
+        )
+        for table, version in summary.versions.items():
+            run.wrote(table, version, rows=summary.rows.get(table))
+        run.params["loaded"] = summary.source
+    return JobResult(JOB, run.run_id, run.output_versions, run.row_counts, str(summary), summary)
