@@ -33,7 +33,7 @@ from recsys.blend import (
     DEFAULT_WEIGHTS,
     METHODS,
     BlendWeights,
-    RecommendParams,
+    RecommendConfig,
     assign_buckets,
     blend,
     candidate_sources,
@@ -43,7 +43,7 @@ from recsys.blend import (
 )
 from recsys.blend._tuning import best_by_bucket, weight_grid_ndcg
 from recsys.config import load_settings
-from recsys.content import ContentParams, content_scores, train_content
+from recsys.content import ContentConfig, content_scores, train_content
 from recsys.display import format_table
 from recsys.evaluation import evaluate_recs, most_popular, ranking_metrics, stratified_split
 from recsys.evaluation._metrics import intra_list_diversity
@@ -69,7 +69,7 @@ def load(spark: SparkSession, dataset: str, root: str) -> dict[str, DataFrame]:
     return out
 
 
-def with_overrides(params: RecommendParams, items: list[str]) -> RecommendParams:
+def with_overrides(params: RecommendConfig, items: list[str]) -> RecommendConfig:
     """``item_knn.k=100``-style overrides of the neighbourhood sources' settings."""
     for item in items:
         key, _, value = item.partition("=")
@@ -87,7 +87,7 @@ def cached(df: DataFrame) -> DataFrame:
     return df
 
 
-def sources(train: DataFrame, content_nbrs: DataFrame | None, params: RecommendParams) -> dict:
+def sources(train: DataFrame, content_nbrs: DataFrame | None, params: RecommendConfig) -> dict:
     t0 = time.perf_counter()
     als = cached(top_n(fit(train, ALS_CONFIG), train, n=params.candidates))
     print(f"  ALS fitted in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -141,7 +141,7 @@ def validate(
     dataset: str,
     fit_and_val: tuple[DataFrame, DataFrame],
     content_nbrs,
-    params: RecommendParams,
+    params: RecommendConfig,
     methods: list[str],
 ) -> tuple[BlendWeights, str]:
     """Weights per history bucket and the score normalisation, chosen on ``fit_and_val`` (the
@@ -219,10 +219,10 @@ def main() -> None:
     unknown = set(methods) - set(METHODS)
     if unknown:
         ap.error(f"unknown normalisation(s) {sorted(unknown)}; choose from {METHODS}")
-    params = with_overrides(RecommendParams(candidates=CANDIDATES), args.param)
+    params = with_overrides(RecommendConfig(candidates=CANDIDATES), args.param)
     content_nbrs = None
     if not args.no_content:
-        result = train_content(movies, data[C.T_TAGS], ContentParams(), k=20)
+        result = train_content(movies, data[C.T_TAGS], ContentConfig(), k=20)
         content_nbrs = cached(result.neighbors)
     print(f"  data and content neighbours ready in {time.perf_counter() - T0:.0f} s", flush=True)
 

@@ -26,8 +26,8 @@ from pyspark.sql import functions as F
 from recsys import columns as C
 from recsys.config import load_settings
 from recsys.content import (
+    ContentConfig,
     ContentEstimator,
-    ContentParams,
     build_documents,
     content_scores,
     exact_neighbors,
@@ -47,9 +47,9 @@ GRID = [(1.0, 8), (2.0, 8), (4.0, 4), (4.0, 8), (2.0, 16)]
 def load(spark: SparkSession, dataset: str, lake_root: str) -> dict[str, DataFrame]:
     """movies, tags, ratings of ``dataset`` (a MovieLens zip name or ``synthetic-60k``)."""
     if dataset.startswith("synthetic"):
-        from recsys.ingest.synthetic import SyntheticSpec, generate
+        from recsys.ingest.synthetic import SyntheticConfig, generate
 
-        spec = SyntheticSpec(users=3000, movies=60_000, ratings_per_user=40)
+        spec = SyntheticConfig(users=3000, movies=60_000, ratings_per_user=40)
         frames = generate(spark, spec)
         return {k: frames[k].cache() for k in (C.T_MOVIES, C.T_TAGS, C.T_RATINGS)}
     from recsys.jobs.ingest import ingest
@@ -285,7 +285,7 @@ def bench_quality(spark: SparkSession, frames: dict[str, DataFrame], args) -> li
     from recsys.evaluation import ranking_metrics, stratified_split
 
     movies, tags, ratings = frames[C.T_MOVIES], frames[C.T_TAGS], frames[C.T_RATINGS]
-    params = ContentParams()
+    params = ContentConfig()
     rows = []
 
     def fit_and_score(train, test_pairs, tag_rows, candidates=None):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from recsys.blend import RecommendParams
+from recsys.blend import RecommendConfig
 from recsys.errors import RecsysError
 from recsys.jobs import JobContext, JobResult
 from recsys.jobs import evaluate as evaluate_job
@@ -46,7 +46,7 @@ class PipelineConfig:
         default_factory=lambda: als_job.TrainAlsConfig(split="none")
     )
     content: content_job.TrainContentConfig = field(default_factory=content_job.TrainContentConfig)
-    blend: RecommendParams = field(default_factory=RecommendParams)
+    blend: RecommendConfig = field(default_factory=RecommendConfig)
     evaluate: evaluate_job.EvaluateConfig = field(default_factory=evaluate_job.EvaluateConfig)
 
     def __post_init__(self) -> None:

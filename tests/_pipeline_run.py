@@ -27,7 +27,7 @@ def job_context(spark, root: str):
 def shared_pipeline_run(spark, tmp_path_factory) -> SimpleNamespace:
     """ctx (settings, spark, lake) plus ``result`` (the PipelineResult) of one run."""
     if "run" not in _runs:
-        from recsys.blend import RecommendParams
+        from recsys.blend import RecommendConfig
         from recsys.ingest.synthetic import spec_for
         from recsys.jobs.ingest import IngestConfig
         from recsys.pipeline import PipelineConfig, run_pipeline
@@ -35,7 +35,7 @@ def shared_pipeline_run(spark, tmp_path_factory) -> SimpleNamespace:
         root = str(tmp_path_factory.mktemp("pipeline") / "lake")
         ctx = job_context(spark, root)
         config = PipelineConfig(
-            ingest=IngestConfig(source=spec_for(SIZE)), blend=RecommendParams(n=N)
+            ingest=IngestConfig(source=spec_for(SIZE)), blend=RecommendConfig(n=N)
         )
         ctx.result = run_pipeline(ctx, config)
         _runs["run"] = ctx

@@ -162,9 +162,9 @@ def test_rating_text_of_a_whole_rating_beyond_the_int_range(spark):
 
 def test_synthetic_ratings_per_user_beyond_the_int_range_are_capped(spark):
     """n_wanted was cast to int before being capped at movies / 4: CAST_OVERFLOW."""
-    from recsys.ingest.synthetic import SyntheticSpec, generate
+    from recsys.ingest.synthetic import SyntheticConfig, generate
 
-    spec = SyntheticSpec(users=3, movies=20, ratings_per_user=10**12)
+    spec = SyntheticConfig(users=3, movies=20, ratings_per_user=10**12)
     ratings = generate(spark, spec, partitions=2)[C.T_RATINGS]
     per_user = sorted(tuple(r) for r in ratings.groupBy(C.USER_ID).count().collect())
     assert per_user == [(1, 5), (2, 5), (3, 5)]  # the cap, max(5, 20 // 4)

@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from recsys import columns as C
-from recsys.blend import RECOMMENDATIONS, SIMILAR_MOVIES, RecommendParams
+from recsys.blend import RECOMMENDATIONS, SIMILAR_MOVIES, RecommendConfig
 from recsys.content import MOVIE_NEIGHBORS
 from recsys.jobs import recommend as recommend_job
 from recsys.schemas import MOVIES, RATINGS
@@ -46,7 +46,7 @@ def written(spark, tmp_path_factory):
     nbrs = [(7, 3, 0.9, 1), (3, 7, 0.9, 1), (1, 5, 0.6, 1), (5, 1, 0.6, 1), (2, 6, 0.5, 1)]
     lake.overwrite(C.T_MOVIE_NEIGHBORS, spark.createDataFrame(nbrs, MOVIE_NEIGHBORS))
     ctx = SimpleNamespace(spark=spark, lake=lake, log=print)
-    summary = recommend_job.run(ctx, RecommendParams(n=N), run_id="recommend-test")
+    summary = recommend_job.run(ctx, RecommendConfig(n=N), run_id="recommend-test")
     recs = [r.asDict() for r in lake.read(C.T_RECOMMENDATIONS).collect()]
     return lake, summary, recs
 
@@ -107,6 +107,6 @@ def test_similar_k_zero_skips_similar_movies(spark, tmp_path):
     lake.overwrite(C.T_MOVIES, spark.createDataFrame(movies, MOVIES))
     lake.overwrite(C.T_RATINGS, spark.createDataFrame(ratings, RATINGS))
     ctx = SimpleNamespace(spark=spark, lake=lake, log=print)
-    summary = recommend_job.run(ctx, RecommendParams(n=N, similar_k=0))
+    summary = recommend_job.run(ctx, RecommendConfig(n=N, similar_k=0))
     assert summary.rows[C.T_RECOMMENDATIONS] > 0 and C.T_SIMILAR_MOVIES not in summary.rows
     assert lake.exists(C.T_RECOMMENDATIONS) and not lake.exists(C.T_SIMILAR_MOVIES)

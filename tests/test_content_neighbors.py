@@ -10,9 +10,9 @@ from pyspark.sql import functions as F
 from recsys import columns as C
 from recsys.content import (
     MOVIE_NEIGHBORS,
+    ContentConfig,
     ContentEstimator,
     ContentModel,
-    ContentParams,
     build_documents,
     exact_neighbors,
     movie_neighbors,
@@ -96,7 +96,7 @@ def test_lsh_recall_against_exact_on_small_catalogue(spark):
     movies, tags = random_catalogue(150)
     documents = build_documents(movies_df(spark, movies), tags_df(spark, tags)).cache()
     # generous LSH settings: this checks the join, distance -> cosine and ranking, not tuning
-    model = ContentEstimator(ContentParams(bucket_length=1.0, num_hash_tables=8)).fit(documents)
+    model = ContentEstimator(ContentConfig(bucket_length=1.0, num_hash_tables=8)).fit(documents)
     exact = exact_neighbors(model, documents, k=10).cache()
     approx = movie_neighbors(model, documents, k=10)
     hits = approx.join(exact, [C.MOVIE_ID, C.NEIGHBOR_ID]).count()
@@ -128,9 +128,9 @@ def test_exact_join_rows_counts_movie_pairs_per_weighted_token(fitted):
 
 def test_auto_method_is_exact_within_budget_and_lsh_beyond(spark):
     movies, tags = movies_df(spark), tags_df(spark)
-    small = train_content(movies, tags, ContentParams(exact_max_rows_per_pair=1e9), k=5)
-    large = train_content(movies, tags, ContentParams(exact_max_rows_per_pair=0.0), k=5)
-    forced = train_content(movies, tags, ContentParams(exact_max_rows_per_pair=1e9), method="lsh")
+    small = train_content(movies, tags, ContentConfig(exact_max_rows_per_pair=1e9), k=5)
+    large = train_content(movies, tags, ContentConfig(exact_max_rows_per_pair=0.0), k=5)
+    forced = train_content(movies, tags, ContentConfig(exact_max_rows_per_pair=1e9), method="lsh")
     assert (small.method, large.method, forced.method) == ("exact", "lsh", "lsh")
     for result in (small, large, forced):
         result.documents.unpersist()
@@ -140,7 +140,7 @@ def test_auto_method_is_exact_within_budget_and_lsh_beyond(spark):
 
 def test_neighbors_by_resolves_auto_and_builds_that_table(fitted):
     model, documents, _ = fitted
-    exact = ContentParams(exact_max_rows_per_pair=1e9)
+    exact = ContentConfig(exact_max_rows_per_pair=1e9)
     method, table = neighbors_by(model, documents, exact, k=3)
     assert method == "exact"
     assert_df_equality(table, exact_neighbors(model, documents, k=3), ignore_row_order=True)

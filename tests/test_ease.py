@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.neighbors.ease import EASE_WEIGHTS, EaseParams, ease_scores, ease_weights
+from recsys.neighbors.ease import EASE_WEIGHTS, EaseConfig, ease_scores, ease_weights
 
 RATINGS = StructType(
     [
@@ -52,7 +52,7 @@ def ratings(spark):
 
 
 def test_full_neighbourhood_is_exact_ease(ratings):
-    weights = ease_weights(ratings, EaseParams(k=10, reg=2.0))
+    weights = ease_weights(ratings, EaseConfig(k=10, reg=2.0))
     got = {(r[C.MOVIE_ID], r[C.NEIGHBOR_ID]): r[C.WEIGHT] for r in weights.collect()}
     b = exact_ease(X, 2.0)
     want = {
@@ -67,14 +67,14 @@ def test_full_neighbourhood_is_exact_ease(ratings):
 
 
 def test_k_limits_each_movies_regressors(ratings):
-    weights = ease_weights(ratings, EaseParams(k=2, reg=2.0))
+    weights = ease_weights(ratings, EaseConfig(k=2, reg=2.0))
     per_target = weights.groupBy(C.NEIGHBOR_ID).count().agg(F.max("count")).first()[0]
     assert per_target == 2
     assert_df_equality(weights.limit(0), weights.sparkSession.createDataFrame([], EASE_WEIGHTS))
 
 
 def test_scores_skip_rated_movies_and_explain_with_a_rated_one(ratings):
-    weights = ease_weights(ratings, EaseParams(k=10, reg=2.0))
+    weights = ease_weights(ratings, EaseConfig(k=10, reg=2.0))
     recs = ease_scores(ratings, weights, n=3)
     rated = {(r[C.USER_ID], r[C.MOVIE_ID]) for r in ratings.collect()}
     rows = recs.collect()
@@ -131,7 +131,7 @@ def test_sparse_co_ratings_match_the_definition(spark):
     ratings = spark.createDataFrame(rows, RATINGS)
     got = {
         (r[C.MOVIE_ID], r[C.NEIGHBOR_ID]): r[C.WEIGHT]
-        for r in ease_weights(ratings, EaseParams(k=4, reg=1.5)).collect()
+        for r in ease_weights(ratings, EaseConfig(k=4, reg=1.5)).collect()
     }
     want = {(ids[a], ids[j]): w for (a, j), w in neighbourhood_ease(x, 4, 1.5).items()}
     assert len(want) > 50
@@ -148,7 +148,7 @@ def test_kept_co_ratings_match_the_definition(spark):
     x[np.arange(20) % 60, np.arange(20)] = 1.0
     rows = [(int(u) + 1, int(m) + 1, 4.0) for u, m in zip(*np.nonzero(x), strict=True)]
     ratings = spark.createDataFrame(rows, RATINGS)
-    params = EaseParams(k=5, reg=1.5, max_corated=6)
+    params = EaseConfig(k=5, reg=1.5, max_corated=6)
     got = {
         (r[C.MOVIE_ID], r[C.NEIGHBOR_ID]): r[C.WEIGHT]
         for r in ease_weights(ratings, params).collect()
@@ -164,4 +164,4 @@ def test_kept_co_ratings_match_the_definition(spark):
 
 def test_max_corated_below_k_is_refused():
     with pytest.raises(ValueError, match="max_corated"):
-        EaseParams(k=10, max_corated=5)
+        EaseConfig(k=10, max_corated=5)

@@ -8,7 +8,7 @@ from recsys.cli import build_parser
 from recsys.cli.ingest import build_source
 from recsys.errors import InputError
 from recsys.ingest import GenericSource, RatingScale
-from recsys.ingest.synthetic import SYNTHETIC_SIZES, SyntheticSpec
+from recsys.ingest.synthetic import SYNTHETIC_SIZES, SyntheticConfig
 
 
 def source_of(*flags: str):
@@ -16,7 +16,7 @@ def source_of(*flags: str):
 
 
 def test_synthetic_flags():
-    assert source_of() == SyntheticSpec()
+    assert source_of() == SyntheticConfig()
     spec = source_of("--size", "tiny", "--movies", "77", "--seed", "3")
     assert (spec.users, spec.movies, spec.seed) == (SYNTHETIC_SIZES["tiny"].users, 77, 3)
 

@@ -15,7 +15,7 @@ from pyspark.sql.types import DoubleType, FloatType, IntegerType, StructField, S
 
 from recsys import columns as C
 from recsys.neighbors.knn import (
-    KnnParams,
+    KnnConfig,
     item_neighbors,
     itemknn_scores,
     user_neighbors,
@@ -29,7 +29,7 @@ RATINGS = StructType(
         StructField(C.RATING, FloatType(), False),
     ]
 )
-COSINE = KnnParams(k=2, via_weight=0.0, neighbor_pop=0.5, normalize=False)
+COSINE = KnnConfig(k=2, via_weight=0.0, neighbor_pop=0.5, normalize=False)
 S6 = 1 / math.sqrt(6)
 
 
@@ -90,7 +90,7 @@ def test_scores_sum_neighbors_exclude_rated_and_name_best_rated(spark, ratings):
 
 
 def test_normalized_rows_sum_to_one_and_cap_bounds_join(spark, ratings):
-    params = KnnParams(k=3, normalize=True, max_per_via=2)
+    params = KnnConfig(k=3, normalize=True, max_per_via=2)
     sums = item_neighbors(ratings, params).groupBy(C.MOVIE_ID).sum(C.SIMILARITY).collect()
     assert sums and all(abs(r[1] - 1.0) < 1e-9 for r in sums)
     # with at most 2 ratings kept per user, no pair can be supported by more than 1 user here
@@ -102,7 +102,7 @@ def test_normalized_rows_sum_to_one_and_cap_bounds_join(spark, ratings):
 def test_user_neighbors_roles_swapped(spark, ratings):
     got = {
         (r[C.USER_ID], r[C.NEIGHBOR_ID]): r[C.SIMILARITY]
-        for r in user_neighbors(ratings, KnnParams(k=5, via_weight=0.0, normalize=False))
+        for r in user_neighbors(ratings, KnnConfig(k=5, via_weight=0.0, normalize=False))
         .where(f"{C.USER_ID} = 1")
         .collect()
     }
@@ -264,9 +264,9 @@ def _neighbors_by_definition(ratings, key, via, params):
 @pytest.mark.parametrize(
     "params",
     [
-        KnnParams(k=5, via_weight=0.0, normalize=False),
-        KnnParams(k=7, via_weight=1.0, shrink=3.0, neighbor_pop=0.8),
-        KnnParams(k=4, max_per_via=6),  # entities sampled down to 6 links each
+        KnnConfig(k=5, via_weight=0.0, normalize=False),
+        KnnConfig(k=7, via_weight=1.0, shrink=3.0, neighbor_pop=0.8),
+        KnnConfig(k=4, max_per_via=6),  # entities sampled down to 6 links each
     ],
 )
 def test_block_neighbors_match_the_relational_definition(spark, params, role):

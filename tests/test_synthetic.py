@@ -15,7 +15,7 @@ from recsys import schemas
 from recsys.errors import InputError
 from recsys.ingest import synthetic
 from recsys.ingest._synthetic_vocab import GENRE_NAMES
-from recsys.ingest.synthetic import SYNTHETIC_SIZES, SyntheticSpec, generate
+from recsys.ingest.synthetic import SYNTHETIC_SIZES, SyntheticConfig, generate
 
 TINY = SYNTHETIC_SIZES["tiny"]
 TABLES = (C.T_RATINGS, C.T_MOVIES, C.T_TAGS, C.T_USERS)
@@ -161,12 +161,12 @@ def test_presets_are_ordered_by_size():
     expected = [s.users * s.ratings_per_user for s in SYNTHETIC_SIZES.values()]
     assert expected == sorted(expected)
     assert list(SYNTHETIC_SIZES) == ["tiny", "small", "default", "1m", "10m", "25m"]
-    assert SYNTHETIC_SIZES["default"] == SyntheticSpec()
+    assert SYNTHETIC_SIZES["default"] == SyntheticConfig()
 
 
 def test_bad_spec_and_unknown_size_are_input_errors(spark):
     with pytest.raises(InputError, match="ratings_per_user"):
-        generate(spark, SyntheticSpec(ratings_per_user=2))
+        generate(spark, SyntheticConfig(ratings_per_user=2))
     with pytest.raises(InputError, match="tiny, small, default"):
         synthetic.spec_for("huge")
     assert synthetic.spec_for("tiny", seed=7) == replace(TINY, seed=7)

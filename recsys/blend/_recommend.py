@@ -25,9 +25,9 @@ from recsys.blend._coldstart import popular_candidates
 from recsys.blend._reasons import attach_reasons
 from recsys.blend._rerank import mmr_rerank
 from recsys.blend._weights import DEFAULT_WEIGHTS, BlendWeights
-from recsys.neighbors.ease import EaseParams, ease_scores, ease_weights
+from recsys.neighbors.ease import EaseConfig, ease_scores, ease_weights
 from recsys.neighbors.knn import (
-    KnnParams,
+    KnnConfig,
     item_neighbors,
     itemknn_scores,
     user_neighbors,
@@ -54,17 +54,17 @@ RECOMMENDATIONS = StructType(
     ]
 )
 
-ITEM_KNN = KnnParams()
+ITEM_KNN = KnnConfig()
 """Item-kNN defaults (validation-chosen, see benchmarks/blend.py)."""
-USER_KNN = KnnParams(k=200, via_weight=1.0, neighbor_pop=0.5, candidate_pop=0.2)
+USER_KNN = KnnConfig(k=200, via_weight=1.0, neighbor_pop=0.5, candidate_pop=0.2)
 """User-kNN defaults: the same weighting with roles swapped, mild popularity debiasing."""
 
-EASE = EaseParams()
+EASE = EaseConfig()
 """Neighbourhood-EASE defaults (validation-chosen, see benchmarks/blend.py)."""
 
 
 @dataclass(frozen=True)
-class RecommendParams:
+class RecommendConfig:
     n: int = 10
     """Recommendations per user."""
     candidates: int = 50
@@ -74,10 +74,10 @@ class RecommendParams:
     pool: int = 50
     """Blend top-``pool`` re-ranked when ``diversity > 0``."""
     normalization: str = "minmax"
-    item_knn: KnnParams = ITEM_KNN
-    user_knn: KnnParams | None = USER_KNN
+    item_knn: KnnConfig = ITEM_KNN
+    user_knn: KnnConfig | None = USER_KNN
     """None switches the user-kNN source off."""
-    ease: EaseParams | None = EASE
+    ease: EaseConfig | None = EASE
     """Neighbourhood EASE (:mod:`recsys.neighbors.ease`); None switches the source off."""
     weights: BlendWeights = DEFAULT_WEIGHTS
     similar_k: int = 20
@@ -108,7 +108,7 @@ class Sources:
 
 def candidate_sources(
     ratings: DataFrame,
-    params: RecommendParams = RecommendParams(),
+    params: RecommendConfig = RecommendConfig(),
     als: DataFrame | None = None,
     content: DataFrame | None = None,
     item_nbrs: DataFrame | None = None,
@@ -153,7 +153,7 @@ def recommend_frame(
     sources: dict[str, DataFrame],
     ratings: DataFrame,
     movies: DataFrame,
-    params: RecommendParams = RecommendParams(),
+    params: RecommendConfig = RecommendConfig(),
 ) -> DataFrame:
     """Blend, optionally re-rank for diversity, and explain: per user ``n`` rows with
     ``user_id, movie_id, score, rank, <source>_score..., because_movie_id, reason,

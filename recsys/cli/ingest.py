@@ -114,9 +114,9 @@ def build_source(args: argparse.Namespace) -> object:
                 "--source synthetic (or --movies FILE with --ratings)"
             )
         return args.source
-    from recsys.ingest.synthetic import SyntheticSpec, spec_for
+    from recsys.ingest.synthetic import SyntheticConfig, spec_for
 
-    spec = spec_for(args.size) if args.size else SyntheticSpec()
+    spec = spec_for(args.size) if args.size else SyntheticConfig()
     counts = {"users": args.users, "ratings_per_user": args.ratings_per_user, "seed": args.seed}
     if args.movies is not None:
         if not args.movies.isdigit():

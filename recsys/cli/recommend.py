@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from recsys.blend import DEFAULT_WEIGHTS, METHODS, USER_KNN, BlendWeights, RecommendParams
+from recsys.blend import DEFAULT_WEIGHTS, METHODS, USER_KNN, BlendWeights, RecommendConfig
 from recsys.display import format_table
 from recsys.jobs import JobContext, queries
 from recsys.jobs import recommend as job
@@ -37,16 +37,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def config(args: argparse.Namespace) -> RecommendParams:
+def config(args: argparse.Namespace) -> RecommendConfig:
     weights = BlendWeights.load(args.weights) if args.weights else DEFAULT_WEIGHTS
-    return RecommendParams(
+    return RecommendConfig(
         n=args.n,
         candidates=args.candidates,
         diversity=args.diversity,
         normalization=args.normalization,
         user_knn=None if args.no_user_knn else USER_KNN,
         weights=weights,
-        similar_k=0 if args.no_similar else RecommendParams.similar_k,
+        similar_k=0 if args.no_similar else RecommendConfig.similar_k,
     )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from recsys.content import DEFAULT_K, DEFAULT_N, METHODS, ContentParams
+from recsys.content import DEFAULT_K, DEFAULT_N, METHODS, ContentConfig
 from recsys.jobs import JobContext
 from recsys.jobs import train_content as job
 
-_DEFAULTS = ContentParams()
+_DEFAULTS = ContentConfig()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config(args: argparse.Namespace) -> job.TrainContentConfig:
-    params = ContentParams(
+    params = ContentConfig(
         min_df=args.min_df,
         bucket_length=args.bucket_length,
         num_hash_tables=args.num_hash_tables,

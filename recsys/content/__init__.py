@@ -1,7 +1,7 @@
 """Content-based model: TF-IDF over movie metadata, LSH neighbours, user content scores.
 
 documents = build_documents(movies, tags)
-model = ContentEstimator(ContentParams()).fit(documents)
+model = ContentEstimator(ContentConfig()).fit(documents)
 neighbors = movie_neighbors(model, documents, k=20)      # LSH; or exact_neighbors(...)
 recs = content_scores(ratings, neighbors, n=100)
 match, similar = similar_movies(movies, neighbors, "Inception", k=10)
@@ -14,7 +14,7 @@ from recsys.content._documents import (
     value_tokens,
     word_tokens,
 )
-from recsys.content._features import ContentEstimator, ContentModel, ContentParams
+from recsys.content._features import ContentConfig, ContentEstimator, ContentModel
 from recsys.content._neighbors import (
     DEFAULT_K,
     MOVIE_NEIGHBORS,
@@ -54,9 +54,9 @@ __all__ = [
     "METHODS",
     "MOVIE_NEIGHBORS",
     "AmbiguousTitleError",
+    "ContentConfig",
     "ContentEstimator",
     "ContentModel",
-    "ContentParams",
     "ContentResult",
     "Match",
     "TitleNotFoundError",

@@ -32,7 +32,7 @@ _TFIDF = "_tfidf"
 
 
 @dataclass(frozen=True)
-class ContentParams:
+class ContentConfig:
     """Content model settings; defaults chosen by ``benchmarks/content.py`` (docs/content.md)."""
 
     min_df: float = 2.0
@@ -83,8 +83,8 @@ class ContentEstimator:
     >>> ContentModel.load("/lake/_models/content/run-1").transform(documents)  # doctest: +SKIP
     """
 
-    def __init__(self, params: ContentParams | None = None):
-        self.params = params or ContentParams()
+    def __init__(self, params: ContentConfig | None = None):
+        self.params = params or ContentConfig()
 
     def tfidf(self) -> Pipeline:
         p = self.params
@@ -187,7 +187,7 @@ class ContentModel:
 
     def with_lsh(self, bucket_length: float, num_hash_tables: int, seed: int = 42) -> ContentModel:
         """The same TF-IDF stages with a (new) LSH stage; ``bucket_length`` is relative, see
-        :attr:`ContentParams.bucket_length`."""
+        :attr:`ContentConfig.bucket_length`."""
         tfidf = self.pipeline_model.stages[:3]
         vocabulary = tfidf[0].vocabulary
         lsh = BucketedRandomProjectionLSH(

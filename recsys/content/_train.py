@@ -8,7 +8,7 @@ from typing import Literal
 from pyspark.sql import DataFrame
 
 from recsys.content._documents import build_documents
-from recsys.content._features import ContentEstimator, ContentModel, ContentParams
+from recsys.content._features import ContentConfig, ContentEstimator, ContentModel
 from recsys.content._neighbors import DEFAULT_K, exact_neighbors, movie_neighbors
 
 Method = Literal["auto", "lsh", "exact"]
@@ -24,7 +24,7 @@ class ContentResult:
     """How the neighbours were found: ``lsh`` or ``exact`` (``auto`` resolved)."""
 
 
-def choose_method(model: ContentModel, params: ContentParams, method: Method) -> Method:
+def choose_method(model: ContentModel, params: ContentConfig, method: Method) -> Method:
     """``auto``: exact while the inverted-index join has at most
     ``params.exact_max_rows_per_pair`` rows per movie pair, LSH beyond."""
     if method != "auto":
@@ -36,7 +36,7 @@ def choose_method(model: ContentModel, params: ContentParams, method: Method) ->
 def neighbors_by(
     model: ContentModel,
     documents: DataFrame,
-    params: ContentParams,
+    params: ContentConfig,
     method: Method = "auto",
     k: int = DEFAULT_K,
 ) -> tuple[Method, DataFrame]:
@@ -51,7 +51,7 @@ def neighbors_by(
 def train_content(
     movies: DataFrame,
     tags: DataFrame | None,
-    params: ContentParams | None = None,
+    params: ContentConfig | None = None,
     k: int = DEFAULT_K,
     method: Method = "auto",
 ) -> ContentResult:
@@ -61,7 +61,7 @@ def train_content(
     ``documents`` is persisted because the fit and the neighbour join both read it;
     call ``result.documents.unpersist()`` when the tables are written.
     """
-    params = params or ContentParams()
+    params = params or ContentConfig()
     if method not in METHODS:  # before the fit, not after it
         raise ValueError(f"unknown neighbour method {method!r}: use one of {', '.join(METHODS)}")
     documents = build_documents(movies, tags).persist()

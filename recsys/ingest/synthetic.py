@@ -57,7 +57,7 @@ _TAGGER_SHARE = 0.15
 
 
 @dataclass(frozen=True)
-class SyntheticSpec:
+class SyntheticConfig:
     """Size and shape of a synthetic dataset; the same spec always gives the same rows."""
 
     users: int = 2000
@@ -91,13 +91,13 @@ class SyntheticSpec:
     """Last day ratings and tags can carry (UTC)."""
 
 
-SYNTHETIC_SIZES: dict[str, SyntheticSpec] = {
-    "tiny": SyntheticSpec(users=150, movies=300, ratings_per_user=20),
-    "small": SyntheticSpec(users=600, movies=1000, ratings_per_user=50),
-    "default": SyntheticSpec(),
-    "1m": SyntheticSpec(users=7500, movies=4000, ratings_per_user=167),
-    "10m": SyntheticSpec(users=82000, movies=10000, ratings_per_user=143),
-    "25m": SyntheticSpec(users=186000, movies=60000, ratings_per_user=156),
+SYNTHETIC_SIZES: dict[str, SyntheticConfig] = {
+    "tiny": SyntheticConfig(users=150, movies=300, ratings_per_user=20),
+    "small": SyntheticConfig(users=600, movies=1000, ratings_per_user=50),
+    "default": SyntheticConfig(),
+    "1m": SyntheticConfig(users=7500, movies=4000, ratings_per_user=167),
+    "10m": SyntheticConfig(users=82000, movies=10000, ratings_per_user=143),
+    "25m": SyntheticConfig(users=186000, movies=60000, ratings_per_user=156),
 }
 """Presets by name; approximate rating counts: tiny 3k, small 30k, default 100k, 1m 1M,
 10m 10M, 25m 25M."""
@@ -193,7 +193,7 @@ def _coprime_near(n: int, fraction: float) -> int:
     return p
 
 
-def _niches(spec: SyntheticSpec) -> int:
+def _niches(spec: SyntheticConfig) -> int:
     return max(1, spec.movies // max(1, spec.movies_per_niche))
 
 
@@ -204,7 +204,7 @@ def _epoch(d: date) -> int:
 # --- movies and users as pure functions of their ids -------------------------------------------
 
 
-def _movies_full(spark: SparkSession, spec: SyntheticSpec, partitions: int) -> DataFrame:
+def _movies_full(spark: SparkSession, spec: SyntheticConfig, partitions: int) -> DataFrame:
     """Movies with the hidden columns the ratings need (popularity rank, quality, factors)."""
     s, m = spec.seed, spec.movies
     mid = F.col(C.MOVIE_ID)
@@ -264,7 +264,7 @@ def _movies_full(spark: SparkSession, spec: SyntheticSpec, partitions: int) -> D
     )
 
 
-def _user_cols(spec: SyntheticSpec) -> dict[str, Column]:
+def _user_cols(spec: SyntheticConfig) -> dict[str, Column]:
     """Hidden user attributes as expressions of ``user_id`` (evaluated wherever needed)."""
     s, uid = spec.seed, F.col(C.USER_ID)
 
@@ -301,7 +301,7 @@ def _user_cols(spec: SyntheticSpec) -> dict[str, Column]:
     }
 
 
-def _users(spark: SparkSession, spec: SyntheticSpec, partitions: int) -> DataFrame:
+def _users(spark: SparkSession, spec: SyntheticConfig, partitions: int) -> DataFrame:
     s, uid = spec.seed, F.col(C.USER_ID)
     age = 15 + F.floor(F.pow(_uniform(s, "user/age", uid), 1.6) * 56).cast("int")
     zip_code = F.lpad(F.floor(_uniform(s, "user/zip", uid) * 99999).cast("string"), 5, "0")
@@ -341,7 +341,7 @@ def _pools(movies: DataFrame) -> DataFrame:
 
 def _rated_pairs(
     spark: SparkSession,
-    spec: SyntheticSpec,
+    spec: SyntheticConfig,
     user: dict[str, Column],
     movies: DataFrame,
     parts: int,
@@ -413,7 +413,7 @@ def _rated_pairs(
 
 
 def _ratings_full(
-    spec: SyntheticSpec, user: dict[str, Column], pairs: DataFrame, movies: DataFrame
+    spec: SyntheticConfig, user: dict[str, Column], pairs: DataFrame, movies: DataFrame
 ) -> DataFrame:
     s, uid, mid = spec.seed, F.col(C.USER_ID), F.col(C.MOVIE_ID)
     df = pairs.select(uid, mid, *[c.alias(k) for k, c in user.items() if k != "n_wanted"]).join(
@@ -461,7 +461,7 @@ def _ratings_full(
     )
 
 
-def _tags(spec: SyntheticSpec, ratings: DataFrame) -> DataFrame:
+def _tags(spec: SyntheticConfig, ratings: DataFrame) -> DataFrame:
     s, uid, mid = spec.seed, F.col(C.USER_ID), F.col(C.MOVIE_ID)
 
     def u(salt: str) -> Column:
@@ -483,14 +483,14 @@ def _tags(spec: SyntheticSpec, ratings: DataFrame) -> DataFrame:
     )
 
 
-def _partitions(spark: SparkSession, spec: SyntheticSpec) -> int:
+def _partitions(spark: SparkSession, spec: SyntheticConfig) -> int:
     """Enough input partitions for ~1M ratings each, at least the default parallelism."""
     expected = spec.users * spec.ratings_per_user
     return max(spark.sparkContext.defaultParallelism, math.ceil(expected / 1_000_000))
 
 
 def generate(
-    spark: SparkSession, spec: SyntheticSpec | None = None, *, partitions: int | None = None
+    spark: SparkSession, spec: SyntheticConfig | None = None, *, partitions: int | None = None
 ) -> dict[str, DataFrame]:
     """Lazy DataFrames ``ratings``, ``movies``, ``tags``, ``users`` in :mod:`recsys.schemas`.
 
@@ -499,7 +499,7 @@ def generate(
 
     Nothing is computed until the frames are written, and nothing passes through the driver.
     """
-    spec = spec or SyntheticSpec()
+    spec = spec or SyntheticConfig()
     if spec.users < 1 or spec.movies < 1 or spec.ratings_per_user < 5:
         raise InputError("synthetic spec needs users >= 1, movies >= 1, ratings_per_user >= 5")
     if spec.end < spec.start:
@@ -533,7 +533,7 @@ def _conform(df: DataFrame, schema: StructType) -> DataFrame:
     return df.select(*cols).to(schema)
 
 
-def spec_for(size: str, seed: int | None = None) -> SyntheticSpec:
+def spec_for(size: str, seed: int | None = None) -> SyntheticConfig:
     """The preset ``size`` (a key of :data:`SYNTHETIC_SIZES`), optionally with another seed."""
     try:
         spec = SYNTHETIC_SIZES[size]

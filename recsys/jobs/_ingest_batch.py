@@ -77,7 +77,7 @@ def ingest(
 ) -> IngestSummary:
     """Load ``source`` into ``lake``'s ratings, movies, tags, users and ingest_rejects tables.
 
-    ``source`` is one of: ``"synthetic"`` or a ``SyntheticSpec`` (the built-in generator); a
+    ``source`` is one of: ``"synthetic"`` or a ``SyntheticConfig`` (the built-in generator); a
     MovieLens name (``"ml-100k"``, ``"ml-1m"``, ``"ml-latest-small"``, ``"ml-25m"``,
     ``"ml-32m"``: fetched into ``cache_dir`` or taken from ``mirror``); a path to a MovieLens
     zip or extracted folder (layout detected); or a :class:`GenericSource`.
@@ -102,8 +102,8 @@ def resolve(
     if source == SYNTHETIC or not isinstance(source, str | os.PathLike):
         from recsys.ingest import synthetic
 
-        spec = synthetic.SyntheticSpec() if source == SYNTHETIC else source
-        if not isinstance(spec, synthetic.SyntheticSpec):
+        spec = synthetic.SyntheticConfig() if source == SYNTHETIC else source
+        if not isinstance(spec, synthetic.SyntheticConfig):
             raise TypeError(f"unsupported ingest source {source!r}")
         label = (
             f"synthetic (users={spec.users}, movies={spec.movies}, "

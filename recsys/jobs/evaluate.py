@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
-from recsys.blend import RecommendParams
+from recsys.blend import RecommendConfig
 from recsys.errors import RecsysError
 from recsys.evaluation import (
     evaluate_models,
@@ -73,7 +73,7 @@ class EvaluateConfig:
     content: train_content.TrainContentConfig = field(
         default_factory=train_content.TrainContentConfig
     )
-    recommend: RecommendParams = field(default_factory=RecommendParams)
+    recommend: RecommendConfig = field(default_factory=RecommendConfig)
     """The model jobs' configs, retrained on the split as the pipeline runs them."""
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recsys.ingest import GenericSource
-from recsys.ingest.synthetic import SYNTHETIC_SIZES, SyntheticSpec
+from recsys.ingest.synthetic import SYNTHETIC_SIZES, SyntheticConfig
 from recsys.jobs._context import JobContext
 from recsys.jobs._ingest_batch import IngestSummary, ingest
 from recsys.jobs._result import JobResult
@@ -22,7 +22,7 @@ __all__ = ["IngestConfig", "IngestSummary", "dataset_label", "ingest", "run"]
 @dataclass(frozen=True)
 class IngestConfig:
     source: Any = "synthetic"
-    """``"synthetic"`` or a :class:`SyntheticSpec`; a MovieLens name (``ml-100k``...) or a
+    """``"synthetic"`` or a :class:`SyntheticConfig`; a MovieLens name (``ml-100k``...) or a
     path to a MovieLens zip / folder; or a :class:`GenericSource` (any ratings file)."""
     mirror: str | None = None
     """Folder of MovieLens zips used instead of downloading (default: ``data.mirror``)."""
@@ -36,7 +36,7 @@ class IngestConfig:
         source = self.source
         if isinstance(source, GenericSource):
             described: Any = {"ratings": source.ratings, "movies": source.movies}
-        elif isinstance(source, SyntheticSpec):
+        elif isinstance(source, SyntheticConfig):
             described = {"synthetic": vars(source)}
         else:
             described = str(source)
@@ -48,7 +48,7 @@ def dataset_label(source: Any) -> str:
     file's name."""
     if isinstance(source, GenericSource):
         return os.path.basename(str(source.ratings).rstrip("/"))
-    if isinstance(source, SyntheticSpec):
+    if isinstance(source, SyntheticConfig):
         preset = next((k for k, v in SYNTHETIC_SIZES.items() if v == source), "custom")
         return f"synthetic-{preset}"
     if str(source) == "synthetic":

@@ -12,7 +12,7 @@ from pyspark.storagelevel import StorageLevel
 from recsys import columns as C
 from recsys.blend import (
     RECOMMENDATIONS,
-    RecommendParams,
+    RecommendConfig,
     blend_similar_movies,
     candidate_sources,
     recommend_frame,
@@ -40,12 +40,12 @@ def _require(run: RunRecorder, lake: Lake, name: str, job: str) -> DataFrame:
 
 
 def run(
-    ctx: JobContext, params: RecommendParams | None = None, run_id: str | None = None
+    ctx: JobContext, params: RecommendConfig | None = None, run_id: str | None = None
 ) -> JobResult:
     """Read inputs from the lake, write ``item_neighbors``, ``recommendations`` and
     ``similar_movies`` (never collecting rows to the driver)."""
     lake = ctx.lake
-    params = params or RecommendParams()
+    params = params or RecommendConfig()
     with RunRecorder(lake, JOB, params=params.as_dict(), run_id=run_id) as run:
         ratings = _require(run, lake, C.T_RATINGS, "ingest")
         movies = _require(run, lake, C.T_MOVIES, "ingest")

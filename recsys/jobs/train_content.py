@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from recsys import columns as C
-from recsys.content import DEFAULT_K, DEFAULT_N, ContentParams, content_scores, train_content
+from recsys.content import DEFAULT_K, DEFAULT_N, ContentConfig, content_scores, train_content
 from recsys.jobs._context import JobContext
 from recsys.jobs._result import JobResult
 from recsys.runs import RunRecorder
@@ -16,7 +16,7 @@ JOB = "train_content"
 
 @dataclass(frozen=True)
 class TrainContentConfig:
-    params: ContentParams = field(default_factory=ContentParams)
+    params: ContentConfig = field(default_factory=ContentConfig)
     k: int = DEFAULT_K
     """Neighbours kept per movie."""
     n: int = DEFAULT_N

@@ -2,10 +2,10 @@
 neighbourhood EASE (:mod:`recsys.neighbors.ease`), computed in numpy blocks inside grouped
 pandas UDFs from broadcast sparse arrays, never as a row per co-occurring pair."""
 
-from recsys.neighbors.ease import EASE_WEIGHTS, EaseParams, ease_scores, ease_weights
+from recsys.neighbors.ease import EASE_WEIGHTS, EaseConfig, ease_scores, ease_weights
 from recsys.neighbors.knn import (
     NEIGHBORS_SCHEMA,
-    KnnParams,
+    KnnConfig,
     LinkIndex,
     block_neighbors,
     item_neighbors,
@@ -18,8 +18,8 @@ from recsys.neighbors.knn import (
 __all__ = [
     "EASE_WEIGHTS",
     "NEIGHBORS_SCHEMA",
-    "EaseParams",
-    "KnnParams",
+    "EaseConfig",
+    "KnnConfig",
     "LinkIndex",
     "block_neighbors",
     "ease_scores",

@@ -37,10 +37,10 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.neighbors.knn import KnnParams, LinkIndex, itemknn_scores, link_index
+from recsys.neighbors.knn import KnnConfig, LinkIndex, itemknn_scores, link_index
 from recsys.vectorised import lookup, top_positions, typed_frame, udf_groups
 
-__all__ = ["EASE_WEIGHTS", "EaseParams", "ease_scores", "ease_weights"]
+__all__ = ["EASE_WEIGHTS", "EaseConfig", "ease_scores", "ease_weights"]
 
 EASE_WEIGHTS = StructType(
     [
@@ -54,7 +54,7 @@ EASE_WEIGHTS = StructType(
 
 
 @dataclass(frozen=True)
-class EaseParams:
+class EaseConfig:
     """Settings; defaults chosen on validation splits of ml-100k / ml-latest-small
     (``benchmarks/blend.py``)."""
 
@@ -75,7 +75,7 @@ class EaseParams:
     def __post_init__(self) -> None:
         if self.max_corated < self.k:
             raise ValueError(
-                f"EaseParams: max_corated ({self.max_corated}) must be at least k ({self.k})"
+                f"EaseConfig: max_corated ({self.max_corated}) must be at least k ({self.k})"
             )
 
     def as_dict(self) -> dict[str, object]:
@@ -175,7 +175,7 @@ def _solve_targets(movies: np.ndarray, co: _CoRatings, k: int, reg: float) -> pd
     return typed_frame(out, EASE_WEIGHTS)
 
 
-def ease_weights(ratings: DataFrame, params: EaseParams = EaseParams()) -> DataFrame:
+def ease_weights(ratings: DataFrame, params: EaseConfig = EaseConfig()) -> DataFrame:
     """``EASE_WEIGHTS`` rows: the regression weights of every movie's neighbourhood model.
 
     Only implicit feedback is used (a rating is a 1, whatever its value), as EASE does. Like
@@ -190,7 +190,7 @@ def ease_weights(ratings: DataFrame, params: EaseParams = EaseParams()) -> DataF
     the counts in Spark shuffled ``movies * k^2 / 2`` rows (80M at 1M ratings).
     """
     spark = ratings.sparkSession
-    knn = KnnParams(via_weight=0.0, max_per_via=params.max_per_user, seed=params.seed)
+    knn = KnnConfig(via_weight=0.0, max_per_via=params.max_per_user, seed=params.seed)
     index = spark.sparkContext.broadcast(link_index(ratings, C.MOVIE_ID, C.USER_ID, knn))
     movies = ratings.select(C.MOVIE_ID).distinct()
     groups = F.pmod(F.hash(C.MOVIE_ID), F.lit(udf_groups(spark, len(index.value.key_ids))))

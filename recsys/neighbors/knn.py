@@ -45,7 +45,7 @@ from recsys.vectorised import csr_ranges, lookup, top_positions, typed_frame, ud
 
 __all__ = [
     "NEIGHBORS_SCHEMA",
-    "KnnParams",
+    "KnnConfig",
     "LinkIndex",
     "block_neighbors",
     "item_neighbors",
@@ -69,7 +69,7 @@ _W, _N, _SRC = "_w", "_n", "_src"
 
 
 @dataclass(frozen=True)
-class KnnParams:
+class KnnConfig:
     """Neighbourhood settings; defaults were chosen on a validation split carved from ml-100k's
     training part (see ``benchmarks/blend.py``)."""
 
@@ -94,19 +94,19 @@ class KnnParams:
         return asdict(self)
 
 
-def item_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
+def item_neighbors(ratings: DataFrame, params: KnnConfig = KnnConfig()) -> DataFrame:
     """``movie_id, neighbor_id, similarity, support, rank``: item-item CF neighbours
     (:func:`block_neighbors` of movies through users)."""
     return block_neighbors(ratings, C.MOVIE_ID, C.USER_ID, params)
 
 
-def user_neighbors(ratings: DataFrame, params: KnnParams = KnnParams()) -> DataFrame:
+def user_neighbors(ratings: DataFrame, params: KnnConfig = KnnConfig()) -> DataFrame:
     """``user_id, neighbor_id, similarity, support, rank``: user-user CF neighbours
     (:func:`block_neighbors` of users through movies)."""
     return block_neighbors(ratings, C.USER_ID, C.MOVIE_ID, params)
 
 
-def block_neighbors(ratings: DataFrame, key: str, via: str, params: KnnParams) -> DataFrame:
+def block_neighbors(ratings: DataFrame, key: str, via: str, params: KnnConfig) -> DataFrame:
     """Top-``k`` neighbours of every ``key`` entity by co-occurrence through ``via``:
     ``key, neighbor_id, similarity, support, rank`` (rank 1 = most similar, ties to the smaller
     neighbour id; ``support`` = shared ``via`` entities after capping), per block in numpy.
@@ -130,7 +130,7 @@ def block_neighbors(ratings: DataFrame, key: str, via: str, params: KnnParams) -
     return keys.groupBy(F.pmod(F.hash(key), F.lit(blocks))).applyInPandas(neighbors, schema)
 
 
-def link_index(ratings: DataFrame, key: str, via: str, params: KnnParams) -> LinkIndex:
+def link_index(ratings: DataFrame, key: str, via: str, params: KnnConfig) -> LinkIndex:
     """The ``(key, via)`` pairs of ``ratings``, at most ``params.max_per_via`` keys per via
     entity, as a :class:`LinkIndex` on the driver.
 
@@ -234,7 +234,7 @@ class LinkIndex:
 
 
 def _neighbor_block(
-    keys: np.ndarray, idx: LinkIndex, params: KnnParams, schema: StructType
+    keys: np.ndarray, idx: LinkIndex, params: KnnConfig, schema: StructType
 ) -> pd.DataFrame:
     """Top-``k`` neighbours of every key in ``keys`` (the module docstring's definition)."""
     keys = np.sort(keys)
