@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command if command in COMMANDS else None).parse_args(argv)
-    ctx = JobContext(profile=args.profile, overrides=overrides(args), log=print)
+    ctx = JobContext(profile=args.profile, overrides=overrides(args))
     try:
         return int(args._module.run(args, ctx) or 0)
     except RecsysError as exc:

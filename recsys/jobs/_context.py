@@ -42,7 +42,7 @@ class JobContext:
 
     @property
     def lake_root(self) -> str:
-        return self.lake.root if "lake" in self.__dict__ else self.settings.lake.root
+        return self.settings.lake.root
 
     @cached_property
     def lake(self) -> Lake:

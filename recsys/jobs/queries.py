@@ -50,14 +50,12 @@ def user_recommendations(
             head += "\n(--genres only applies to users without ratings)"
         return head, [tuple(r) for r in rows]
     why = "no ratings" if not n_rated else "no stored recommendations"
+    wanted = list(genres) if genres else None
     rows = (
-        cold_start(
-            movie_popularity(ratings), movies, n=n, genres=list(genres or []) or None,
-            exclude=history,
-        )
+        cold_start(movie_popularity(ratings), movies, n=n, genres=wanted, exclude=history)
         .select(C.RANK, C.MOVIE_ID, C.TITLE, F.round(C.SCORE, 3).alias(C.SCORE), C.REASON)
         .collect()  # bounded by n
-    )  # fmt: skip
+    )
     return f"user {user}: {why}; popular, well-rated movies", [tuple(r) for r in rows]
 
 
