@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recsys import columns as C
-from recsys.als import GRIDS, ALSConfig, evaluate_fitted, fit, grid_configs, search, top_n
+from recsys.als import GRIDS, ALSConfig, evaluate_fitted, fit, grid_configs, search
 from recsys.config import load_settings
 from recsys.evaluation import evaluate_recs, most_popular, stratified_split
 from recsys.lakehouse import Lake
@@ -105,7 +105,7 @@ def bench_synthetic(spark, lake, size: str, args) -> list[list[str]]:
         )
         fitted = fit(ratings, base)
         t0 = time.perf_counter()
-        recs = top_n(fitted, ratings, n=10)
+        recs = fitted.candidates(ratings, n=10)
         recs.write.format("noop").mode("overwrite").save()  # compute everything, store nothing
         m = {"fit_s": fitted.fit_s, "topn_s": time.perf_counter() - t0}
         rows.append(_row(f"synthetic-{size}", f"als-{mode}", base.tuned(), m, None))

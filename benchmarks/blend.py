@@ -23,12 +23,13 @@ import os
 import time
 from pathlib import Path
 
+from _weight_grid import best_by_bucket, weight_grid_ndcg
 from anchor_split import ms_stratified_split, read_ratings_in_file_order, rows_of
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from recsys import columns as C
-from recsys.als import config_for, fit, top_n
+from recsys.als import config_for, fit
 from recsys.blend import (
     DEFAULT_WEIGHTS,
     METHODS,
@@ -41,12 +42,17 @@ from recsys.blend import (
     history_sizes,
     mmr_rerank,
 )
-from recsys.blend._tuning import best_by_bucket, weight_grid_ndcg
+from recsys.candidates import TrainingData
 from recsys.config import load_settings
-from recsys.content import ContentConfig, content_scores, train_content
+from recsys.content import ContentConfig, ContentSource, content_scores
 from recsys.display import format_table
-from recsys.evaluation import evaluate_recs, most_popular, ranking_metrics, stratified_split
-from recsys.evaluation._metrics import intra_list_diversity
+from recsys.evaluation import (
+    evaluate_recs,
+    intra_list_diversity,
+    most_popular,
+    ranking_metrics,
+    stratified_split,
+)
 from recsys.lakehouse import Lake
 from recsys.session import build_spark
 
@@ -89,7 +95,7 @@ def cached(df: DataFrame) -> DataFrame:
 
 def sources(train: DataFrame, content_nbrs: DataFrame | None, params: RecommendConfig) -> dict:
     t0 = time.perf_counter()
-    als = cached(top_n(fit(train, ALS_CONFIG), train, n=params.candidates))
+    als = cached(fit(train, ALS_CONFIG).candidates(train, n=params.candidates))
     print(f"  ALS fitted in {time.perf_counter() - t0:.0f} s", flush=True)
     content = None
     if content_nbrs is not None:
@@ -189,7 +195,9 @@ def main() -> None:
     ap.add_argument("--lambdas", default="0,0.2,0.5")
     ap.add_argument("--no-content", action="store_true", help="leave the content source out")
     ap.add_argument(
-        "--weights", help="a weights YAML (as conf): skip the validation search, test only"
+        "--weights",
+        help="`default` (the shipped weights) or a weights YAML: skip the validation search, "
+        "test only",
     )
     ap.add_argument(
         "--split",
@@ -222,14 +230,16 @@ def main() -> None:
     params = with_overrides(RecommendConfig(candidates=CANDIDATES), args.param)
     content_nbrs = None
     if not args.no_content:
-        result = train_content(movies, data[C.T_TAGS], ContentConfig(), k=20)
+        source = ContentSource(ContentConfig(), k=20)
+        result = source.fit(TrainingData(ratings, movies, data[C.T_TAGS]))
         content_nbrs = cached(result.neighbors)
     print(f"  data and content neighbours ready in {time.perf_counter() - T0:.0f} s", flush=True)
 
     (train, test), fit_and_val = splits(ratings, args.dataset, args.split)
     train, test = cached(train), cached(test)
     if args.weights:
-        weights, method = BlendWeights.load(args.weights), methods[0]
+        given = DEFAULT_WEIGHTS if args.weights == "default" else BlendWeights.load(args.weights)
+        weights, method = given, methods[0]
         print("weights (given, no validation search):", weights.to_dict(), flush=True)
     else:
         weights, method = validate(args.dataset, fit_and_val, content_nbrs, params, methods)

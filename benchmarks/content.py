@@ -36,7 +36,6 @@ from recsys.content import (
     neighbors_by,
     top_k,
 )
-from recsys.content._features import TERM, WEIGHT
 from recsys.lakehouse import Lake
 from recsys.session import build_spark
 
@@ -87,11 +86,11 @@ def _materialise(df: DataFrame) -> DataFrame:
 
 def cosine_of(pairs: DataFrame, weights: DataFrame) -> DataFrame:
     """Exact cosine of candidate pairs (_a, _b) from the unit TF-IDF entries."""
-    a = weights.select(F.col(C.MOVIE_ID).alias("_a"), TERM, F.col(WEIGHT).alias("_wa"))
-    b = weights.select(F.col(C.MOVIE_ID).alias("_b"), TERM, F.col(WEIGHT).alias("_wb"))
+    a = weights.select(F.col(C.MOVIE_ID).alias("_a"), C.TERM, F.col(C.WEIGHT).alias("_wa"))
+    b = weights.select(F.col(C.MOVIE_ID).alias("_b"), C.TERM, F.col(C.WEIGHT).alias("_wb"))
     return (
         pairs.join(a, "_a")
-        .join(b, ["_b", TERM])
+        .join(b, ["_b", C.TERM])
         .groupBy("_a", "_b")
         .agg(F.sum(F.col("_wa") * F.col("_wb")).alias(C.SIMILARITY))
     )
@@ -104,9 +103,9 @@ def _dense(weights: DataFrame):
     rows = weights.collect()
     ids = sorted({r[C.MOVIE_ID] for r in rows})
     pos = {m: i for i, m in enumerate(ids)}
-    x = np.zeros((len(ids), 1 + max(r[TERM] for r in rows)), dtype=np.float32)
+    x = np.zeros((len(ids), 1 + max(r[C.TERM] for r in rows)), dtype=np.float32)
     for r in rows:
-        x[pos[r[C.MOVIE_ID]], r[TERM]] = r[WEIGHT]
+        x[pos[r[C.MOVIE_ID]], r[C.TERM]] = r[C.WEIGHT]
     return ids, x
 
 

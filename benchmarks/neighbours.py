@@ -17,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
-from recsys.blend._recommend import EASE, ITEM_KNN, USER_KNN
+from recsys.blend import EASE, ITEM_KNN, USER_KNN
 from recsys.config import load_settings
 from recsys.display import format_table
 from recsys.lakehouse import Lake

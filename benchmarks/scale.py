@@ -108,7 +108,7 @@ def child(
     ctx = JobContext(profile=profile, overrides=[f"lake.root={lake_root}"])
     als_config = config_for("implicit", **_als_overrides(als_set))
     base = PipelineConfig(ingest=IngestConfig(source=spec_for(size)))
-    base = replace(base, als=replace(base.als, als=als_config))
+    base = replace(base, als=replace(base.als, model=als_config))
     seconds: dict[str, float] = {}
 
     def progress(stage) -> None:

@@ -74,6 +74,7 @@ T_CONTENT_SCORES = "content_scores"
 # ---- blend, item-kNN, recommendations (issue 5) ----
 SUPPORT = "support"
 WEIGHT = "weight"
+TERM = "term"
 ALS_SCORE = "als_score"
 CONTENT_SCORE = "content_score"
 ITEMKNN_SCORE = "itemknn_score"

@@ -1,17 +1,26 @@
-"""Settings: YAML profiles in ``conf/`` with command-line overrides, loaded explicitly by jobs.
+"""Settings: YAML profiles with command-line overrides, loaded explicitly by jobs.
 
 A profile is chosen by ``--profile`` (a name such as ``local`` or a path to a YAML file), else
-the ``RECSYS_PROFILE`` environment variable, else ``local``. Any key can be overridden with
-``--set section.key=value`` (the value is parsed as YAML, so ``--set spark.shuffle_partitions=4``
-gives an int). ``RECSYS_LAKE_ROOT`` overrides ``lake.root``.
+the ``RECSYS_PROFILE`` environment variable, else ``local``; named profiles are looked up in
+``$RECSYS_CONF_DIR``, ``./conf`` and the profiles shipped inside the package (``recsys/conf``).
+Any key can be overridden with ``--set section.key=value`` (the value is parsed as YAML, so
+``--set spark.shuffle_partitions=4`` gives an int; ``--set spark.conf.spark.x.y=1`` sets the
+Spark key ``spark.x.y``). ``RECSYS_LAKE_ROOT`` overrides ``lake.root``.
+
+Sections ``spark``, ``lake`` and ``data`` are typed here. The job sections (``ingest``,
+``train_als``, ``train_content``, ``recommend``, ``evaluate``) hold the jobs' own configs; their
+defaults are the config dataclasses' defaults (defined once, in code) and a profile or ``--set``
+only overrides keys (:func:`updated`). ``recsys config`` prints every setting with its value.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
@@ -32,11 +41,13 @@ class SparkSettings:
     master: str | None = "local[*]"
     """Spark master URL; ``None`` on clusters, where spark-submit supplies it."""
     app_name: str = "recsys"
+    """The Spark application's name (UI, cluster manager)."""
     shuffle_partitions: int = 8
     """``spark.sql.shuffle.partitions``; adaptive execution coalesces small ones."""
     driver_memory: str | None = None
     """Only honoured when the JVM is started by this process (not under spark-submit)."""
     executor_memory: str | None = None
+    """``spark.executor.memory`` (clusters usually set it with spark-submit instead)."""
     conf: dict[str, str] = field(default_factory=dict)
     """Any further ``spark.*`` settings, passed through unchanged."""
     log_level: str = "WARN"
@@ -57,6 +68,7 @@ class LakeSettings:
     engine: str = "auto"
     """``auto`` picks delta-spark when Delta's JVM classes are loaded, else delta-rs."""
     vacuum_retention_hours: int = 168
+    """How old unreferenced files must be before a vacuum may delete them."""
     commit_attempts: int = 10
     """How often a write is planned and committed again when another writer commits first
     (delta-rs engine), before the job fails."""
@@ -70,15 +82,23 @@ class DataSettings:
     """A folder holding ``<dataset>.zip`` copies, used instead of GroupLens."""
 
 
+JOB_SECTIONS = ("ingest", "train_als", "train_content", "recommend", "evaluate")
+"""Sections holding a job's config (checked against the job's dataclass when the job starts)."""
+
+
 @dataclass(frozen=True)
 class Settings:
     profile: str
     spark: SparkSettings
     lake: LakeSettings
     data: DataSettings
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The job sections as given (profile + ``--set``), by section name."""
 
 
 _SECTIONS = {"spark": SparkSettings, "lake": LakeSettings, "data": DataSettings}
+_FREE_FORM = {("spark", "conf")}
+"""Mappings whose keys contain dots themselves (Spark's own setting names)."""
 
 
 def conf_dirs() -> list[Path]:
@@ -87,7 +107,7 @@ def conf_dirs() -> list[Path]:
     if os.environ.get(CONF_DIR_ENV):
         dirs.append(Path(os.environ[CONF_DIR_ENV]))
     dirs.append(Path.cwd() / "conf")
-    dirs.append(Path(__file__).resolve().parents[1] / "conf")
+    dirs.append(Path(__file__).resolve().parent / "conf")  # shipped in the wheel
     return dirs
 
 
@@ -109,11 +129,18 @@ def profile_path(profile: str) -> Path:
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"spark.shuffle_partitions=4"`` -> (["spark", "shuffle_partitions"], 4)."""
+    """``"spark.shuffle_partitions=4"`` -> (["spark", "shuffle_partitions"], 4);
+    ``"spark.conf.spark.sql.ansi.enabled=true"`` -> (["spark", "conf", "spark.sql.ansi.enabled"],
+    True): below a free-form mapping the rest of the key is one key."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise ConfigError(f"override {text!r} must look like section.key=value")
-    return key.strip().split("."), yaml.safe_load(value)
+    parts = key.strip().split(".")
+    for i in range(1, len(parts)):
+        if tuple(parts[:i]) in _FREE_FORM and i < len(parts):
+            parts = [*parts[:i], ".".join(parts[i:])]
+            break
+    return parts, yaml.safe_load(value)
 
 
 def _apply(raw: dict[str, Any], path: list[str], value: Any) -> None:
@@ -135,8 +162,13 @@ def _section(name: str, values: dict[str, Any] | None) -> Any:
             f"unknown key(s) in section {name!r}: {sorted(unknown)}; known: {sorted(known)}"
         )
     if "conf" in values:
-        values["conf"] = {str(k): str(v) for k, v in (values["conf"] or {}).items()}
+        values["conf"] = {str(k): _spark_value(v) for k, v in (values["conf"] or {}).items()}
     return cls(**values)
+
+
+def _spark_value(value: Any) -> str:
+    """Spark's spelling of a YAML scalar (``true``, not Python's ``True``)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def load_settings(profile: str | None = None, overrides: list[str] | None = None) -> Settings:
@@ -146,16 +178,115 @@ def load_settings(profile: str | None = None, overrides: list[str] | None = None
     raw = yaml.safe_load(path.read_text()) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
-    unknown = set(raw) - set(_SECTIONS)
+    known = (*_SECTIONS, *JOB_SECTIONS)
+    unknown = set(raw) - set(known)
     if unknown:
-        raise ConfigError(
-            f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SECTIONS)}"
-        )
+        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(known)}")
     if os.environ.get(LAKE_ROOT_ENV):
         _apply(raw, ["lake", "root"], os.environ[LAKE_ROOT_ENV])
     for text in overrides or []:
         keys, value = parse_override(text)
-        if keys[0] not in _SECTIONS:
-            raise ConfigError(f"override {text!r}: unknown section {keys[0]!r}")
+        if keys[0] not in known or len(keys) < 2:
+            raise ConfigError(
+                f"override {text!r}: expected section.key=value with a section of {sorted(known)}"
+            )
         _apply(raw, keys, value)
-    return Settings(profile=name, **{s: _section(s, raw.get(s)) for s in _SECTIONS})
+    jobs = {name: _mapping(raw.get(name), name) for name in JOB_SECTIONS}
+    return Settings(profile=name, **{s: _section(s, raw.get(s)) for s in _SECTIONS}, jobs=jobs)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {value!r}")
+    return value
+
+
+T = TypeVar("T")
+
+
+def updated(instance: T, values: Any, where: str) -> T:
+    """``instance`` (a config dataclass) with ``values`` applied key by key: a nested config
+    is updated in turn (so ``recommend.user_knn.k`` keeps user-kNN's other defaults), ``None``
+    switches an optional one off, a class with its own ``updated(values)`` applies it (ALS's
+    mode defaults, blend weights). Unknown keys and ill-typed values are refused, naming
+    ``where.key``."""
+    hook = getattr(instance, "updated", None)
+    if callable(hook):
+        return hook(values, where)
+    return update_fields(instance, values, where)
+
+
+def update_fields(instance: T, values: Mapping[str, Any], where: str) -> T:
+    """:func:`updated` without the class's own hook (for the hooks themselves)."""
+    if not isinstance(values, Mapping) or not is_dataclass(instance):
+        raise ConfigError(f"{where}: not a section of keys")
+    hints = get_type_hints(type(instance))
+    known = {f.name for f in fields(instance)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown key(s) {[f'{where}.{k}' for k in unknown]}; known: "
+                          f"{sorted(known)}")  # fmt: skip
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        changes[key] = _value(getattr(instance, key), hints[key], value, f"{where}.{key}")
+    return replace(instance, **changes)
+
+
+def _value(current: Any, hint: Any, value: Any, where: str) -> Any:
+    """``value`` for a field of type ``hint`` whose value is ``current``."""
+    options = [a for a in get_args(hint) if a is not type(None)] if _is_union(hint) else [hint]
+    if value is None:
+        if type(None) in get_args(hint) or hint is Any:
+            return None
+        raise ConfigError(f"{where} cannot be null")
+    nested = [o for o in options if isinstance(o, type) and is_dataclass(o)]
+    if nested and isinstance(value, Mapping):
+        base = current if current is not None else nested[0]()
+        return updated(base, value, where)
+    if nested and isinstance(value, str) and callable(getattr(nested[0], "updated", None)):
+        return updated(current if current is not None else nested[0](), value, where)  # a file
+    for option in options:
+        if _accepts(option, value):
+            if option is float:
+                return float(value)  # YAML's 300 for a float field
+            return tuple(value) if get_origin(option) is tuple else value
+    raise ConfigError(f"{where}: {value!r} is not of type {_name(hint)}")
+
+
+def _is_union(hint: Any) -> bool:
+    return get_origin(hint) in (Union, UnionType)
+
+
+def _accepts(option: Any, value: Any) -> bool:
+    origin = get_origin(option) or option
+    if option is Any:
+        return True
+    if option is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if option is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin in (tuple, list):
+        return isinstance(value, list | tuple)
+    if origin is dict:
+        return isinstance(value, Mapping)
+    return isinstance(origin, type) and isinstance(value, origin)
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def as_mapping(instance: Any) -> Any:
+    """A config dataclass as plain YAML-ready data (tuples as lists; a class with
+    ``to_dict`` uses it)."""
+    if is_dataclass(instance) and not isinstance(instance, type):
+        if hasattr(instance, "updated") and hasattr(instance, "to_dict"):
+            return instance.to_dict()
+        return {f.name: as_mapping(getattr(instance, f.name)) for f in fields(instance)}
+    if isinstance(instance, tuple | list):
+        return [as_mapping(v) for v in instance]
+    if isinstance(instance, dict):
+        return {k: as_mapping(v) for k, v in instance.items()}
+    return instance

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from recsys.blend import RecommendConfig
+from recsys.config import Settings
 from recsys.errors import RecsysError
 from recsys.jobs import JobContext, JobResult
 from recsys.jobs import evaluate as evaluate_job
@@ -22,6 +23,7 @@ from recsys.jobs import ingest as ingest_job
 from recsys.jobs import recommend as recommend_job
 from recsys.jobs import train_als as als_job
 from recsys.jobs import train_content as content_job
+from recsys.jobs.configs import job_config
 from recsys.runs import RunRecorder, new_run_id
 
 # stage -> (its job module, the `recsys` command that runs the job alone), in pipeline order
@@ -54,6 +56,24 @@ class PipelineConfig:
         if unknown:
             raise RecsysError(f"unknown pipeline stage(s) {unknown}; choose from {list(STAGES)}")
         object.__setattr__(self, "stages", tuple(s for s in STAGES if s in self.stages))
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        stages: Sequence[str] = tuple(STAGES),
+        **configs: Any,
+    ) -> PipelineConfig:
+        """Every stage's config from the profile's job sections (``configs`` by stage name
+        replace them, e.g. ones the command line built)."""
+        sections = {
+            "ingest": job_config(settings, "ingest"),
+            "content": job_config(settings, "train_content"),
+            "blend": job_config(settings, "recommend"),
+            "evaluate": job_config(settings, "evaluate"),
+            "als": job_config(settings, "train_als", base=als_job.TrainAlsConfig(split="none")),
+        }
+        return cls(stages=tuple(stages), **{**sections, **configs})
 
     def config_of(self, stage: str) -> Any:
         if stage == "evaluate":

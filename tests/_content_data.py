@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 
-from recsys import schemas as S
-
-T0 = dt.datetime(2020, 1, 1)
+from tests import _frames as fr
+from tests._frames import T0
 
 # id, title, year, genres, release_date
 MOVIES = [
@@ -37,15 +35,15 @@ TAGS = [
 
 
 def movies_df(spark, rows=MOVIES):
-    return spark.createDataFrame(rows, S.MOVIES)
+    return fr.movies(spark, rows)
 
 
 def tags_df(spark, rows=TAGS):
-    return spark.createDataFrame([(u, m, t, T0) for u, m, t in rows], S.TAGS)
+    return fr.tags(spark, rows)
 
 
 def ratings_df(spark, rows):
-    return spark.createDataFrame([(u, m, float(r), T0) for u, m, r in rows], S.RATINGS)
+    return fr.ratings(spark, [(u, m, r, T0) for u, m, r in rows])
 
 
 def random_catalogue(n: int, seed: int = 7) -> tuple[list, list]:

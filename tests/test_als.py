@@ -4,13 +4,10 @@ candidates), output schemas, and one end-to-end run of train-als on ml-100k."""
 from __future__ import annotations
 
 import random
-from types import SimpleNamespace
 
 import pytest
 from chispa import assert_df_equality
-from conftest import movielens_zip
 from pyspark.sql import functions as F
-from pyspark.sql.types import FloatType, IntegerType, StructField, StructType
 
 from recsys import columns as C
 from recsys.als import (
@@ -19,17 +16,10 @@ from recsys.als import (
     ALSConfig,
     ALSConfigError,
     fit,
-    top_n,
 )
 from recsys.evaluation import rating_metrics
-
-RATINGS = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-        StructField(C.RATING, FloatType(), False),
-    ]
-)
+from tests import _frames as fr
+from tests._paths import movielens_zip
 
 
 def _planted(spark, n_users=40, n_items=30, seed=3):
@@ -42,7 +32,7 @@ def _planted(spark, n_users=40, n_items=30, seed=3):
         for i in range(n_items):
             r = 3.0 + sum(a * b for a, b in zip(users[u], items[i], strict=True))
             (train if rnd.random() < 0.75 else test).append((u + 1, i + 1, r))
-    return spark.createDataFrame(train, RATINGS), spark.createDataFrame(test, RATINGS)
+    return fr.ratings(spark, train), fr.ratings(spark, test)
 
 
 def test_planted_low_rank_matrix_is_recovered(spark):
@@ -102,17 +92,16 @@ def _blocks(spark):
         rows += [(u, m, 4.0) for m in range(start, start + 5) if m != missing]
     # a heavy user who rated almost everything but movie 12: one unrated movie to offer
     rows += [(21, m, 3.0) for m in range(1, 12)] + [(21, 13, 3.0)]
-    return spark.createDataFrame(rows, RATINGS)
+    return fr.ratings(spark, rows)
 
 
-def test_implicit_ranks_the_obvious_movie_first_and_skips_rated(spark):
+def test_implicit_ranks_the_obvious_movie_first(spark):
     ratings = _blocks(spark).union(
-        spark.createDataFrame([(u, m, 1.0) for u in (1, 11) for m in (11, 12, 13)], RATINGS)
+        fr.ratings(spark, [(u, m, 1.0) for u in (1, 11) for m in (11, 12, 13)])
     )
     fitted = fit(ratings, ALSConfig(mode="implicit", rank=4, reg_param=0.05, alpha=10.0,
                                     max_iter=10, num_blocks=2))  # fmt: skip
-    recs = top_n(fitted, ratings, n=3).persist()
-    assert recs.join(ratings, [C.USER_ID, C.MOVIE_ID]).count() == 0
+    recs = fitted.candidates(ratings, n=3).persist()
     firsts = {r[C.USER_ID]: r[C.MOVIE_ID] for r in recs.filter(F.col(C.RANK) == 1).collect()}
     for u in range(2, 11):  # user 1 and 11 also saw 11-13; skip them
         assert firsts[u] == 1 + (u - 1) % 5, u
@@ -138,7 +127,7 @@ def test_config_rejects_bad_values():
 
 
 @pytest.mark.integration
-def test_train_als_end_to_end_on_ml_100k(spark, lake):
+def test_train_als_end_to_end_on_ml_100k(spark, lake, ctx):
     from recsys.cli import build_parser
     from recsys.cli import train_als as job
     from recsys.jobs.ingest import ingest
@@ -148,7 +137,6 @@ def test_train_als_end_to_end_on_ml_100k(spark, lake):
             "--alpha", "5", "--top-n", "5", "--dataset", "ml-100k", "--run-id", "e2e",
             "--num-blocks", "2", "--no-baselines"]  # fmt: skip
     args = build_parser("train-als").parse_args(argv)
-    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root, log=print)
     assert job.run(args, ctx) == 0
 
     candidates = lake.read(C.T_ALS_CANDIDATES)
@@ -189,7 +177,7 @@ def test_model_from_factors_sets_its_columns_on_the_jvm_model(spark):
     assert [(r[C.MOVIE_ID], r["rating"]) for r in row["recommendations"]] == [(1, 2.0), (2, 1.0)]
 
 
-def test_train_als_explicit_job_end_to_end_and_the_saved_model_predicts(spark, lake):
+def test_train_als_explicit_job_end_to_end_and_the_saved_model_predicts(spark, lake, ctx):
     """`recsys train-als --mode explicit` writes every output, and the model it saves loads back
     with its columns (saved from the JVM object's params) and scores pairs and users."""
     from pyspark.ml.recommendation import ALSModel
@@ -204,7 +192,6 @@ def test_train_als_explicit_job_end_to_end_and_the_saved_model_predicts(spark, l
     argv = ["train-als", "--mode", "explicit", "--rank", "2", "--max-iter", "3", "--top-n", "3",
             "--run-id", "explicit-e2e", "--num-blocks", "2", "--no-baselines"]  # fmt: skip
     args = build_parser("train-als").parse_args(argv)
-    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root, log=print)
     assert job.run(args, ctx) == 0
 
     candidates = lake.read(C.T_ALS_CANDIDATES)
@@ -228,7 +215,7 @@ def test_train_als_explicit_job_end_to_end_and_the_saved_model_predicts(spark, l
     assert sorted(r[C.USER_ID] for r in top) == [1, 2]
 
 
-def test_candidates_only_writes_no_model_or_factor_tables(spark, tmp_path):
+def test_candidates_only_writes_no_model_or_factor_tables(spark, lake, ctx):
     """`--candidates-only` (what the evaluate stage's scoring run passes) writes the candidates
     the blend reads and nothing a server would load."""
     from pathlib import Path
@@ -236,14 +223,11 @@ def test_candidates_only_writes_no_model_or_factor_tables(spark, tmp_path):
     from recsys.cli import build_parser
     from recsys.cli import train_als as job
     from recsys.jobs.train_als import model_path
-    from recsys.lakehouse import Lake
 
-    lake = Lake(spark, str(tmp_path / "lake"), engine="delta-rs")
     train, _ = _planted(spark, n_users=20, n_items=12)
     lake.overwrite(C.T_RATINGS, train.withColumn(C.RATED_AT, F.lit(None).cast("timestamp")))
     argv = ["train-als", "--rank", "2", "--max-iter", "2", "--top-n", "3", "--split", "none",
             "--run-id", "scoring", "--num-blocks", "2", "--candidates-only"]  # fmt: skip
-    ctx = SimpleNamespace(spark=spark, lake=lake, settings=None, lake_root=lake.root, log=print)
     assert job.run(build_parser("train-als").parse_args(argv), ctx) == 0
     assert lake.read(C.T_ALS_CANDIDATES).count() > 0
     assert not lake.exists(C.T_ALS_USER_FACTORS) and not lake.exists(C.T_ALS_ITEM_FACTORS)
@@ -262,10 +246,10 @@ def test_top_n_is_the_exact_top_of_the_dot_products(spark):
         factors,
     )
     fitted = FittedALS(ALSConfig(), model_from_factors(spark, 2, users, items), fit_s=0.0)
-    rated = spark.createDataFrame([(1, 1, 4.0), (2, 4, 4.0), (3, 5, 4.0), (4, 1, 4.0)], RATINGS)
+    rated = fr.ratings(spark, [(1, 1, 4.0), (2, 4, 4.0), (3, 5, 4.0), (4, 1, 4.0)])
     got = {
         (r[C.USER_ID], r[C.RANK]): (r[C.MOVIE_ID], r[C.SCORE])
-        for r in top_n(fitted, rated, n=3).collect()
+        for r in fitted.candidates(rated, n=3).collect()
     }
     assert got == {
         (1, 1): (2, 1.0), (1, 2): (3, 1.0), (1, 3): (4, 0.0),
@@ -273,5 +257,5 @@ def test_top_n_is_the_exact_top_of_the_dot_products(spark):
         (3, 1): (4, 3.0), (3, 2): (1, 2.0), (3, 3): (2, 1.0),
     }  # fmt: skip
     subset = spark.createDataFrame([(3,), (4,), (9,)], f"{C.USER_ID} int")
-    only = top_n(fitted, rated, n=1, users=subset).collect()
+    only = fitted.candidates(rated, n=1, users=subset).collect()
     assert [(r[C.USER_ID], r[C.MOVIE_ID]) for r in only] == [(3, 4)]

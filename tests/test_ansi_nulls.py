@@ -19,7 +19,7 @@ from recsys import columns as C
 from recsys.blend import attach_reasons, cold_start, movie_popularity, rating_text
 from recsys.evaluation import random_recs
 from recsys.schemas import RECS, USERS
-from tests._schemas import MOVIES, RATINGS
+from tests import _frames as fr
 
 RECS_WITH_BECAUSE = StructType(
     [
@@ -57,9 +57,9 @@ CATALOGUE = [
 def test_reasons_for_a_movie_without_genres(spark):
     """element_at(genres, 1) on [] raised INVALID_ARRAY_INDEX_IN_ELEMENT_AT while `recommend`
     wrote its table; a movie without genres now gets the generic "popular with everyone"."""
-    movies = spark.createDataFrame(CATALOGUE, MOVIES)
+    movies = fr.movies(spark, CATALOGUE)
     # user 1's whole history is the genre-less movie; user 3 has no ratings
-    ratings = spark.createDataFrame([(1, 2, 4.0), (2, 1, 4.5)], RATINGS)
+    ratings = fr.ratings(spark, [(1, 2, 4.0), (2, 1, 4.5)])
     recs = spark.createDataFrame(
         [(1, 3, 0.9, None), (2, 2, 0.5, None), (3, 2, 0.2, None), (3, 1, 0.1, None)],
         RECS_WITH_BECAUSE,
@@ -80,9 +80,9 @@ def test_reasons_for_a_movie_without_genres(spark):
 
 
 def test_cold_start_keeps_a_movie_without_genres_and_filters_it_by_genre(spark):
-    movies = spark.createDataFrame(CATALOGUE, MOVIES)
-    ratings = spark.createDataFrame(
-        [(u, m, r) for m, r in ((1, 5.0), (2, 4.0), (3, 3.0)) for u in (1, 2, 3)], RATINGS
+    movies = fr.movies(spark, CATALOGUE)
+    ratings = fr.ratings(
+        spark, [(u, m, r) for m, r in ((1, 5.0), (2, 4.0), (3, 3.0)) for u in (1, 2, 3)]
     )
     pop = movie_popularity(ratings)
     anyone = cold_start(pop, movies, n=5, min_count=1).select(C.MOVIE_ID, C.RANK, C.REASON)
@@ -136,7 +136,7 @@ def test_random_recs_with_an_empty_train_catalogue(spark, tmp_path):
     join with the empty broadcast catalogue, and without whole-stage codegen the join never
     pulls the draws. So: a train read from files, adaptive execution off (a profile may turn it
     off) and whole-stage codegen on (Spark's default), where the old code raised."""
-    spark.createDataFrame([], RATINGS).write.parquet(str(tmp_path / "train"))
+    fr.ratings(spark, []).write.parquet(str(tmp_path / "train"))
     train = spark.read.parquet(str(tmp_path / "train"))
     users = spark.createDataFrame([(1,)], StructType([StructField(C.USER_ID, IntegerType())]))
     keys = {"spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "true"}
@@ -199,14 +199,14 @@ def test_zero_tfidf_document_and_a_user_whose_ratings_all_equal_their_mean(spark
         exact_neighbors,
     )
 
-    movies = spark.createDataFrame(
+    movies = fr.movies(
+        spark,
         [
             (1, "Heat (1995)", ["Action", "Crime"]),
             (2, "Casino (1995)", ["Crime", "Drama"]),
             (4, "X", ["Crime"]),
             (5, "unknown", []),
         ],
-        MOVIES,
     )
     documents = build_documents(movies)
     model = ContentEstimator().fit(documents)
@@ -227,7 +227,7 @@ def test_zero_tfidf_document_and_a_user_whose_ratings_all_equal_their_mean(spark
         ignore_row_order=True,
         ignore_nullable=True,
     )
-    ratings = spark.createDataFrame([(1, 1, 4.0), (1, 4, 4.0), (2, 5, 3.0)], RATINGS)
+    ratings = fr.ratings(spark, [(1, 1, 4.0), (1, 4, 4.0), (2, 5, 3.0)])
     scores = content_scores(ratings, neighbors).select(
         C.USER_ID, C.MOVIE_ID, C.SCORE, C.BECAUSE_MOVIE_ID
     )

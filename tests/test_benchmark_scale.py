@@ -9,7 +9,7 @@ import math
 import subprocess
 import sys
 
-from conftest import REPO
+from tests._paths import REPO, TEST_PROFILE
 
 SCRIPT = REPO / "benchmarks" / "scale.py"
 
@@ -42,7 +42,7 @@ def test_ratio_and_growth_exponents():
 
 def test_readme_command_runs_to_the_end_on_the_tiny_preset(tmp_path):
     out = tmp_path / "results.json"
-    profile = str(REPO / "conf" / "test.yaml")
+    profile = TEST_PROFILE
     cmd = [sys.executable, str(SCRIPT), "--sizes", "tiny", "--profile", profile,
            "--keep", str(tmp_path / "work"), "--json", str(out)]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO)

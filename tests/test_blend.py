@@ -24,7 +24,8 @@ from recsys.blend import (
     movie_popularity,
     normalize_per_user,
 )
-from tests._schemas import MOVIES, RATINGS, SCORED
+from tests import _frames as fr
+from tests._frames import SCORED
 
 TITLES = {
     1: ("Heat (1995)", ["Action", "Crime"]),
@@ -39,11 +40,11 @@ TITLES = {
 
 @pytest.fixture(scope="module")
 def movies(spark):
-    return spark.createDataFrame([(m, t, g) for m, (t, g) in TITLES.items()], MOVIES)
+    return fr.movies(spark, [(m, t, g) for m, (t, g) in TITLES.items()])
 
 
 def test_normalize_minmax_rank_zscore(spark):
-    df = spark.createDataFrame([(1, 1, 2.0), (1, 2, 4.0), (1, 3, 10.0), (2, 1, 7.0)], SCORED)
+    df = fr.scored(spark, [(1, 1, 2.0), (1, 2, 4.0), (1, 3, 10.0), (2, 1, 7.0)])
     out = StructType([*SCORED.fields, StructField("n", DoubleType(), True)])
     expected = {
         # user 2 has one candidate: min = max -> 1 (minmax, rank), 0.5 (zscore)
@@ -78,15 +79,13 @@ WEIGHTS = BlendWeights(
 
 def test_blend_weights_follow_history_bucket_and_exclude_rated(spark):
     # user 1 rated 2 movies (bucket 1-5), user 2 rated 6 (bucket >5)
-    ratings = spark.createDataFrame(
-        [(1, 100, 4.0), (1, 101, 3.0)] + [(2, 100 + i, 4.0) for i in range(6)], RATINGS
+    ratings = fr.ratings(
+        spark, [(1, 100, 4.0), (1, 101, 3.0)] + [(2, 100 + i, 4.0) for i in range(6)]
     )
-    als = spark.createDataFrame(
-        [(u, 1, 9.0) for u in (1, 2)] + [(u, 2, 1.0) for u in (1, 2)] + [(1, 100, 50.0)], SCORED
+    als = fr.scored(
+        spark, [(u, 1, 9.0) for u in (1, 2)] + [(u, 2, 1.0) for u in (1, 2)] + [(1, 100, 50.0)]
     )
-    content = spark.createDataFrame(
-        [(u, 2, 0.9) for u in (1, 2)] + [(u, 1, 0.1) for u in (1, 2)], SCORED
-    )
+    content = fr.scored(spark, [(u, 2, 0.9) for u in (1, 2)] + [(u, 1, 0.1) for u in (1, 2)])
     actual = blend({"als": als, "content": content}, ratings, WEIGHTS, n=2).select(
         C.USER_ID, C.MOVIE_ID, C.RANK, C.SCORE, C.HISTORY_BUCKET
     )
@@ -117,12 +116,13 @@ def test_blend_weights_follow_history_bucket_and_exclude_rated(spark):
 
 def _relational_blend(sources, ratings, weights, n, method):
     """The blend's definition in Spark SQL terms (what :func:`blend` computes in numpy)."""
-    from recsys.blend import assign_buckets, blend_scores, combine_candidates, history_sizes, top_n
+    from recsys.blend import assign_buckets, blend_scores, combine_candidates, history_sizes
+    from recsys.candidates import top_n_unrated
 
     rated = ratings.select(C.USER_ID, C.MOVIE_ID)
     kept = {k: df.join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti") for k, df in sources.items()}
     bucketed = assign_buckets(history_sizes(ratings), weights)
-    return top_n(blend_scores(combine_candidates(kept, method), bucketed), n)
+    return top_n_unrated(blend_scores(combine_candidates(kept, method), bucketed), n)
 
 
 @pytest.mark.parametrize("method", ["minmax", "rank", "zscore"])
@@ -132,13 +132,13 @@ def test_blend_equals_its_relational_definition(spark, method):
     from recsys.blend import DEFAULT_WEIGHTS, SOURCES
 
     rng = np.random.default_rng(7)
-    ratings = spark.createDataFrame(
+    ratings = fr.ratings(
+        spark,
         [
             (u, int(m), float(rng.integers(1, 6)))
             for u in range(1, 26)
             for m in rng.choice(40, size=int(rng.choice([1, 3, 8, 25])), replace=False)
         ],
-        RATINGS,
     )
     because_schema = StructType([*SCORED.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType())])
     sources = {}
@@ -153,7 +153,7 @@ def test_blend_equals_its_relational_definition(spark, method):
             rows = [(*r[:3], None if r[3] % 3 == 0 else r[3]) for r in rows]
             sources[name] = spark.createDataFrame(rows, because_schema)
         else:
-            sources[name] = spark.createDataFrame([r[:3] for r in rows], SCORED)
+            sources[name] = fr.scored(spark, [r[:3] for r in rows])
     actual = blend(sources, ratings, DEFAULT_WEIGHTS, n=7, method=method)
     expected = _relational_blend(sources, ratings, DEFAULT_WEIGHTS, 7, method)
     assert actual.columns == expected.columns
@@ -182,23 +182,13 @@ def test_weights_round_trip_and_validation(tmp_path):
         BlendWeights((Bucket("a", 20, {}), Bucket("b", 5, {}), Bucket("c", None, {})))
 
 
-def test_shipped_conf_blend_yaml_is_the_default_weights():
-    """conf/blend.yaml is the documented starting point for --weights: it must not drift."""
-    from pathlib import Path
-
-    from recsys.blend import DEFAULT_WEIGHTS
-
-    shipped = Path(__file__).resolve().parents[1] / "conf" / "blend.yaml"
-    assert BlendWeights.load(shipped) == DEFAULT_WEIGHTS
-
-
 def test_cold_start_popular_well_rated_and_genre_filter(spark, movies):
-    ratings = spark.createDataFrame(
+    ratings = fr.ratings(
+        spark,
         [(u, 1, 5.0) for u in range(1, 31)]  # Heat: 30 x 5 stars
         + [(u, 2, 3.0) for u in range(1, 41)]  # Toy Story: 40 x 3 stars
         + [(u, 3, 5.0) for u in range(1, 3)]  # Casino: only 2 ratings (below min_count)
         + [(u, 4, 4.0) for u in range(1, 26)],  # Babe: 25 x 4 stars
-        RATINGS,
     )
     pop = movie_popularity(ratings)
     schema = StructType(
@@ -220,7 +210,7 @@ def test_cold_start_popular_well_rated_and_genre_filter(spark, movies):
 
 
 def test_reasons_name_a_rated_movie_in_the_right_format(spark, movies):
-    ratings = spark.createDataFrame([(1, 1, 5.0), (1, 6, 3.5), (2, 2, 4.0)], RATINGS)
+    ratings = fr.ratings(spark, [(1, 1, 5.0), (1, 6, 3.5), (2, 2, 4.0)])
     schema = StructType([*SCORED.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
     recs = spark.createDataFrame(
         [
@@ -319,11 +309,9 @@ def test_reasons_equal_their_relational_definition(spark):
     for m in range(1, 31):
         g = rnd.choice([[], *[rnd.choices(names, k=rnd.randint(1, 4)) for _ in range(6)]])
         catalogue.append((m, f"Movie {m}", g))
-    movies = spark.createDataFrame(catalogue, MOVIES)
+    movies = fr.movies(spark, catalogue)
     rated = {(u, m) for u in range(1, 36) for m in rnd.sample(range(1, 31), rnd.randint(1, 12))}
-    ratings = spark.createDataFrame(
-        [(u, m, rnd.randint(1, 10) / 2) for u, m in sorted(rated)], RATINGS
-    )
+    ratings = fr.ratings(spark, [(u, m, rnd.randint(1, 10) / 2) for u, m in sorted(rated)])
     schema = StructType([*SCORED.fields, StructField(C.BECAUSE_MOVIE_ID, IntegerType(), True)])
     rows = []
     for u in range(1, 41):  # users 36-40 rated nothing
@@ -362,16 +350,16 @@ def test_mmr_rerank_in_spark(spark, movies):
     assert ild([g[0] for g in got]) > ild([1, 3, 5])
 
 
-def test_candidate_sources_follow_the_recommendation_contract(spark):
+def test_candidate_sources_blend_every_source(spark):
+    """Each source's own contract is tests/test_candidate_sources.py's; here: all six reach the
+    blend, the two read from tables as given."""
     from recsys.blend import candidate_sources
     from recsys.schemas import RECS
 
     pairs = [(u, m) for u in range(1, 7) for m in range(1, 9) if (u + m) % 3]
-    ratings = spark.createDataFrame([(u, m, 4.0) for u, m in pairs], RATINGS)
+    ratings = fr.ratings(spark, [(u, m, 4.0) for u, m in pairs])
     given = spark.createDataFrame([(1, 3, 0.9, 1), (2, 2, 0.8, 1)], RECS)
     content = given.withColumn(C.BECAUSE_MOVIE_ID, given[C.MOVIE_ID])
     sources = candidate_sources(ratings, als=given, content=content)
     assert set(sources.frames) == {"als", "ease", "itemknn", "userknn", "content", "popularity"}
-    for name, frame in sources.frames.items():
-        # every source can be ranked and evaluated alone (benchmarks/blend.py does)
-        assert set(RECS.fieldNames()) <= set(frame.columns), name
+    assert_df_equality(sources.frames["als"], given)

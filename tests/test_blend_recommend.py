@@ -3,8 +3,6 @@ reachable through content, graceful fallback when ALS has not run."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from pyspark.sql import functions as F
 
@@ -12,7 +10,7 @@ from recsys import columns as C
 from recsys.blend import RECOMMENDATIONS, SIMILAR_MOVIES, RecommendConfig
 from recsys.content import MOVIE_NEIGHBORS
 from recsys.jobs import recommend as recommend_job
-from recsys.schemas import MOVIES, RATINGS
+from tests import _frames as fr
 
 TITLES = {
     1: ("Heat (1995)", ["Action", "Crime"]),
@@ -34,18 +32,21 @@ HISTORY = {
 N = 3
 
 
-@pytest.fixture(scope="module")
-def written(spark, tmp_path_factory):
-    from recsys.lakehouse import Lake
-
-    lake = Lake(spark, str(tmp_path_factory.mktemp("lake")), engine="delta-rs")
+def _catalogue(spark, lake) -> None:
     movies = [(m, t, 1995, g, None) for m, (t, g) in TITLES.items()]
-    ratings = [(u, m, float(r), None) for u, h in HISTORY.items() for m, r in h]
-    lake.overwrite(C.T_MOVIES, spark.createDataFrame(movies, MOVIES))
-    lake.overwrite(C.T_RATINGS, spark.createDataFrame(ratings, RATINGS))
+    lake.overwrite(C.T_MOVIES, fr.movies(spark, movies))
+    lake.overwrite(
+        C.T_RATINGS, fr.ratings(spark, [(u, m, r) for u, h in HISTORY.items() for m, r in h])
+    )
+
+
+@pytest.fixture(scope="module")
+def written(spark, tmp_path_factory, make_ctx):
+    ctx = make_ctx(str(tmp_path_factory.mktemp("lake")))
+    lake = ctx.lake
+    _catalogue(spark, lake)
     nbrs = [(7, 3, 0.9, 1), (3, 7, 0.9, 1), (1, 5, 0.6, 1), (5, 1, 0.6, 1), (2, 6, 0.5, 1)]
     lake.overwrite(C.T_MOVIE_NEIGHBORS, spark.createDataFrame(nbrs, MOVIE_NEIGHBORS))
-    ctx = SimpleNamespace(spark=spark, lake=lake, log=print)
     summary = recommend_job.run(ctx, RecommendConfig(n=N), run_id="recommend-test")
     recs = [r.asDict() for r in lake.read(C.T_RECOMMENDATIONS).collect()]
     return lake, summary, recs
@@ -97,16 +98,9 @@ def test_new_movie_reaches_a_content_led_user(written):
     assert [(r[C.SIMILAR_MOVIE_ID], r[C.CONTENT_SIMILARITY]) for r in similar] == [(3, 0.9)]
 
 
-def test_similar_k_zero_skips_similar_movies(spark, tmp_path):
+def test_similar_k_zero_skips_similar_movies(spark, lake, ctx):
     """A scoring run (similar_k=0, `recommend --no-similar`) writes recommendations only."""
-    from recsys.lakehouse import Lake
-
-    lake = Lake(spark, str(tmp_path / "lake"), engine="delta-rs")
-    movies = [(m, t, 1995, g, None) for m, (t, g) in TITLES.items()]
-    ratings = [(u, m, float(r), None) for u, h in HISTORY.items() for m, r in h]
-    lake.overwrite(C.T_MOVIES, spark.createDataFrame(movies, MOVIES))
-    lake.overwrite(C.T_RATINGS, spark.createDataFrame(ratings, RATINGS))
-    ctx = SimpleNamespace(spark=spark, lake=lake, log=print)
+    _catalogue(spark, lake)
     summary = recommend_job.run(ctx, RecommendConfig(n=N, similar_k=0))
     assert summary.rows[C.T_RECOMMENDATIONS] > 0 and C.T_SIMILAR_MOVIES not in summary.rows
     assert lake.exists(C.T_RECOMMENDATIONS) and not lake.exists(C.T_SIMILAR_MOVIES)

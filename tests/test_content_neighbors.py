@@ -8,18 +8,19 @@ from chispa.schema_comparer import assert_schema_equality
 from pyspark.sql import functions as F
 
 from recsys import columns as C
+from recsys.candidates import TrainingData
 from recsys.content import (
     MOVIE_NEIGHBORS,
     ContentConfig,
     ContentEstimator,
     ContentModel,
+    ContentSource,
     build_documents,
     exact_neighbors,
     movie_neighbors,
     neighbors_by,
-    train_content,
 )
-from tests._content_data import movies_df, random_catalogue, tags_df
+from tests._content_data import movies_df, random_catalogue, ratings_df, tags_df
 
 
 @pytest.fixture(scope="module")
@@ -128,14 +129,15 @@ def test_exact_join_rows_counts_movie_pairs_per_weighted_token(fitted):
 
 def test_auto_method_is_exact_within_budget_and_lsh_beyond(spark):
     movies, tags = movies_df(spark), tags_df(spark)
-    small = train_content(movies, tags, ContentConfig(exact_max_rows_per_pair=1e9), k=5)
-    large = train_content(movies, tags, ContentConfig(exact_max_rows_per_pair=0.0), k=5)
-    forced = train_content(movies, tags, ContentConfig(exact_max_rows_per_pair=1e9), method="lsh")
+    data = TrainingData(ratings_df(spark, [(1, 1, 4.0)]), movies, tags)
+    small = ContentSource(ContentConfig(exact_max_rows_per_pair=1e9), k=5).fit(data)
+    large = ContentSource(ContentConfig(exact_max_rows_per_pair=0.0), k=5).fit(data)
+    forced = ContentSource(ContentConfig(exact_max_rows_per_pair=1e9), method="lsh").fit(data)
     assert (small.method, large.method, forced.method) == ("exact", "lsh", "lsh")
     for result in (small, large, forced):
         result.documents.unpersist()
     with pytest.raises(ValueError, match="auto, lsh, exact"):
-        train_content(movies, tags, method="fastest")  # type: ignore[arg-type]
+        ContentSource(method="fastest")  # type: ignore[arg-type]
 
 
 def test_neighbors_by_resolves_auto_and_builds_that_table(fitted):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from types import SimpleNamespace
 
 import pytest
 from pyspark.sql import functions as F
@@ -46,11 +45,10 @@ def test_missing_title_is_a_clear_error(movies):
         find_title(movies, "Gone with the Wind")
 
 
-def test_train_content_and_similar_commands(spark, lake, capsys):
+def test_train_content_and_similar_commands(spark, lake, ctx, capsys):
     lake.overwrite(C.T_MOVIES, movies_df(spark))
     lake.overwrite(C.T_TAGS, tags_df(spark))
     lake.overwrite(C.T_RATINGS, ratings_df(spark, [(1, 1, 5), (1, 3, 1), (1, 6, 3)]))
-    ctx = SimpleNamespace(lake=lake, spark=spark, log=print)
     parser = argparse.ArgumentParser()
     train_cli.add_arguments(parser)
     assert train_cli.run(parser.parse_args(["--method", "exact"]), ctx) == 0

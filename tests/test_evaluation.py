@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    ArrayType,
-    FloatType,
-    IntegerType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
+from pyspark.sql.types import ArrayType, StringType
 
 from recsys import columns as C
 from recsys.evaluation import (
@@ -37,47 +28,20 @@ from recsys.evaluation import (
 )
 from recsys.jobs import write_metrics
 from recsys.schemas import RECS
-
-PAIRS = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-    ]
-)
-RATINGS = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-        StructField(C.RATING, FloatType(), False),
-        StructField(C.RATED_AT, TimestampType(), True),
-    ]
-)
-
-
-def _recs(spark, rows):
-    """rows: (user, movie, rank); score falls with rank."""
-    return spark.createDataFrame([(u, m, 100.0 - r, r) for u, m, r in rows], RECS)
-
-
-def _ratings(spark, rows):
-    t0 = dt.datetime(2020, 1, 1)
-    return spark.createDataFrame(
-        [(u, m, float(r), t0 + dt.timedelta(days=d)) for u, m, r, d in rows], RATINGS
-    )
-
+from tests import _frames as fr
 
 # ---------------------------------------------------------------- ranking metrics (hand-made)
 
 
 def test_ranking_metrics_hand_computed(spark):
     k = 3
-    test = spark.createDataFrame(
+    test = fr.pairs(
+        spark,
         [(1, 10), (1, 20), (1, 30), (2, 40), (3, 50), (3, 60)]
         + [(5, m) for m in (1, 2, 3, 4, 5)]
         + [(6, 80)],
-        PAIRS,
     )
-    recs = _recs(
+    recs = fr.recs(
         spark,
         [
             *[(1, 10, 1), (1, 99, 2), (1, 30, 3), (1, 20, 4)],  # hits at 1, 3; rank 4 > k
@@ -109,8 +73,8 @@ def test_ranking_metrics_hand_computed(spark):
 
 
 def test_ranking_metrics_perfect_and_empty(spark):
-    test = spark.createDataFrame([(1, 1), (1, 2)], PAIRS)
-    perfect = ranking_metrics(_recs(spark, [(1, 2, 1), (1, 1, 2)]), test, k=10)
+    test = fr.pairs(spark, [(1, 1), (1, 2)])
+    perfect = ranking_metrics(fr.recs(spark, [(1, 2, 1), (1, 1, 2)]), test, k=10)
     assert perfect["ndcg"] == pytest.approx(1.0)
     assert perfect["recall"] == pytest.approx(1.0)
     assert perfect["precision"] == pytest.approx(0.2)
@@ -129,12 +93,12 @@ def test_rating_metrics_skip_missing_predictions(spark):
 
 def test_beyond_accuracy_hand_computed(spark):
     # train popularity: movie 1 (3 ratings) > 2 (2) > 3 (1) = 4 (1) ; ranks 1, 2, 3, 3
-    train = _ratings(
+    train = fr.ratings(
         spark,
         [(u, 1, 4, 0) for u in (1, 2, 3)]
         + [(1, 2, 4, 0), (2, 2, 4, 0), (1, 3, 4, 0), (2, 4, 3, 0)],
     )
-    recs = _recs(spark, [(1, 1, 1), (1, 2, 2), (1, 3, 3), (2, 1, 1), (2, 5, 2)])
+    recs = fr.recs(spark, [(1, 1, 1), (1, 2, 2), (1, 3, 3), (2, 1, 1), (2, 5, 2)])
     movies = spark.createDataFrame(
         [(1, ["a", "b"]), (2, ["b"]), (3, ["c"]), (5, ["a", "b"])],
         "movie_id int, genres array<string>",
@@ -151,15 +115,15 @@ def test_beyond_accuracy_hand_computed(spark):
 def test_evaluate_models_scores_each_model_as_alone(spark):
     """The grouped pass over several models gives each model exactly its one-model numbers;
     a model with no recommendations gets zeros, not a missing row."""
-    train = _ratings(spark, [(u, m, 4, 0) for u in (1, 2, 3) for m in range(1, u + 3)])
-    test = spark.createDataFrame([(1, 5), (1, 6), (2, 1), (3, 7), (4, 2)], PAIRS)
+    train = fr.ratings(spark, [(u, m, 4, 0) for u in (1, 2, 3) for m in range(1, u + 3)])
+    test = fr.pairs(spark, [(1, 5), (1, 6), (2, 1), (3, 7), (4, 2)])
     movies = spark.createDataFrame(
         [(m, [["a", "b"], ["b"], ["c"]][m % 3]) for m in range(1, 8)],
         "movie_id int, genres array<string>",
     )
     recs = {
-        "a": _recs(spark, [(1, 5, 1), (1, 2, 2), (1, 6, 3), (2, 3, 1), (3, 7, 2), (3, 1, 1)]),
-        "b": _recs(spark, [(1, 6, 1), (2, 1, 1), (2, 4, 2), (4, 2, 3), (4, 3, 1)]),
+        "a": fr.recs(spark, [(1, 5, 1), (1, 2, 2), (1, 6, 3), (2, 3, 1), (3, 7, 2), (3, 1, 1)]),
+        "b": fr.recs(spark, [(1, 6, 1), (2, 1, 1), (2, 4, 2), (4, 2, 3), (4, 3, 1)]),
         "empty": spark.createDataFrame([], RECS),
     }
     got = evaluate_models(recs, train, test, movies=movies, k=2)
@@ -177,7 +141,7 @@ def test_evaluate_models_scores_each_model_as_alone(spark):
 
 def _many_ratings(spark):
     rows = [(u, m, 1 + (u * m) % 5, m) for u in range(1, 31) for m in range(1, u + 1)]
-    return _ratings(spark, rows)  # user u has u ratings
+    return fr.ratings(spark, rows)  # user u has u ratings
 
 
 def test_stratified_split_properties(spark):
@@ -219,7 +183,7 @@ def test_random_split_disjoint_and_deterministic(spark):
 
 def test_temporal_split_holds_out_latest(spark):
     # user 1 rated movies 1..5 on days 1..5; user 2 rated one movie
-    ratings = _ratings(spark, [(1, m, 3, m) for m in range(1, 6)] + [(2, 9, 4, 1)])
+    ratings = fr.ratings(spark, [(1, m, 3, m) for m in range(1, 6)] + [(2, 9, 4, 1)])
     _, test = temporal_split(ratings, holdout=2)
     assert sorted(r[C.MOVIE_ID] for r in test.collect()) == [4, 5]  # user 2 keeps its only one
     train, test = temporal_split(ratings, holdout=0.2)
@@ -234,7 +198,7 @@ def test_most_popular_excludes_rated_and_orders_by_popularity(spark):
     # popularity by count: 1 (4) > 2 (3) > 3 (2) > 4 (1)
     rows = [(u, 1, 2, 0) for u in (1, 2, 3, 4)] + [(u, 2, 5, 0) for u in (1, 2, 3)]
     rows += [(u, 3, 5, 0) for u in (2, 3)] + [(2, 4, 5, 0)]
-    train = _ratings(spark, rows)
+    train = fr.ratings(spark, rows)
     users = spark.createDataFrame([(1,), (9,)], "user_id int")
     got = most_popular(train, users, k=2).select(C.USER_ID, C.MOVIE_ID, C.RANK)
     expected = spark.createDataFrame(

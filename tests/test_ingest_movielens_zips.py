@@ -5,11 +5,11 @@ command, ml-latest-small through the library function."""
 from __future__ import annotations
 
 import deltalake
-from conftest import movielens_zip
 
 from recsys import columns as C
 from recsys.cli import main
 from recsys.jobs.ingest import ingest
+from tests._paths import movielens_zip
 
 
 def table(root, name):

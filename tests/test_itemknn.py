@@ -11,7 +11,7 @@ import math
 
 import pytest
 from chispa import assert_approx_df_equality
-from pyspark.sql.types import DoubleType, FloatType, IntegerType, StructField, StructType
+from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
 from recsys.neighbors.knn import (
@@ -21,14 +21,8 @@ from recsys.neighbors.knn import (
     user_neighbors,
     userknn_scores,
 )
+from tests import _frames as fr
 
-RATINGS = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-        StructField(C.RATING, FloatType(), False),
-    ]
-)
 COSINE = KnnConfig(k=2, via_weight=0.0, neighbor_pop=0.5, normalize=False)
 S6 = 1 / math.sqrt(6)
 
@@ -36,7 +30,7 @@ S6 = 1 / math.sqrt(6)
 @pytest.fixture(scope="module")
 def ratings(spark):
     rows = [(1, 10), (1, 20), (2, 10), (2, 20), (2, 30), (3, 30), (3, 40), (4, 10), (4, 40)]
-    return spark.createDataFrame([(u, m, 4.0) for u, m in rows], RATINGS)
+    return fr.ratings(spark, [(u, m, 4.0) for u, m in rows])
 
 
 def test_cosine_neighbors_top_k(spark, ratings):
@@ -166,7 +160,7 @@ def test_vectorised_scores_match_the_relational_definition(spark, candidate_pop)
     rows = sorted(
         {(u, rnd.randrange(1, 41)) for u in range(1, 61) for _ in range(rnd.randint(1, 12))}
     )
-    ratings = spark.createDataFrame([(u, m, 3.0) for u, m in rows], RATINGS)
+    ratings = fr.ratings(spark, [(u, m, 3.0) for u, m in rows])
     nbr_rows = [
         (m, j, rnd.choice([-1, 1]) * rnd.randint(1, 3) / 8.0, 1, 1)
         for m in range(1, 36)  # movies 36-40 have no neighbours of their own
@@ -185,7 +179,7 @@ def test_terms_cancelling_to_zero_still_make_a_candidate(spark):
     the candidate was reached and ranks above the negative ones (as the definition says)."""
     from recsys.neighbors.knn import NEIGHBORS_SCHEMA
 
-    ratings = spark.createDataFrame([(1, 1, 3.0), (1, 2, 3.0)], RATINGS)
+    ratings = fr.ratings(spark, [(1, 1, 3.0), (1, 2, 3.0)])
     neighbors = spark.createDataFrame(
         [(1, 3, 0.5, 1, 1), (2, 3, -0.5, 1, 1), (1, 4, -0.25, 1, 2), (2, 5, -0.75, 1, 2)],
         NEIGHBORS_SCHEMA,
@@ -206,7 +200,7 @@ def _random_ratings(spark, seed: int, users: int = 60, movies: int = 40):
     rows = sorted(
         {(u, rnd.randrange(1, movies + 1)) for u in range(1, users + 1) for _ in range(12)}
     )
-    return spark.createDataFrame([(u, m, 3.0) for u, m in rows], RATINGS)
+    return fr.ratings(spark, [(u, m, 3.0) for u, m in rows])
 
 
 def _neighbors_by_definition(ratings, key, via, params):

@@ -14,7 +14,7 @@ LAYERS: dict[str, int] = {
     # foundations: columns, schemas, config, session, the lake, runs, small helpers
     **dict.fromkeys(
         ("columns", "schemas", "config", "session", "lakehouse", "runs", "errors", "display",
-         "vectorised", "catalog", "resources"), 0,
+         "vectorised", "catalog", "resources", "candidates"), 0,
     ),
     # models, blend, evaluation: DataFrame -> DataFrame code (ingest: parsers and validation)
     **dict.fromkeys(
@@ -124,3 +124,27 @@ def test_the_checks_can_fail():
     assert any("recsys.neighbors.knn" in c for c in _cycles(graph))  # jobs.recommend imports it
     graph["recsys.neighbors.ease"] = graph["recsys.neighbors.ease"] | {"recsys.lakehouse"}
     assert _lake_access(graph) == ["recsys.neighbors.ease imports recsys.lakehouse"]
+
+
+def _private_imports(paths: list[Path]) -> list[str]:
+    """Private ``recsys`` modules or names (a leading underscore) imported from outside."""
+    return [
+        f"{p.name} imports {i}"
+        for p in paths
+        for i in sorted(_imports(p))
+        if any(part.startswith("_") for part in i.split(".")[1:])
+    ]
+
+
+def test_benchmarks_use_the_public_api(tmp_path):
+    scripts = sorted((PACKAGE.parent / "benchmarks").glob("*.py"))
+    assert scripts
+    found = _private_imports(scripts)
+    assert not found, "\n".join(found)
+    planted = tmp_path / "bench.py"
+    planted.write_text("from recsys.blend._recommend import EASE\nimport recsys.jobs._context\n")
+    assert _private_imports([planted]) == [
+        "bench.py imports recsys.blend._recommend",
+        "bench.py imports recsys.blend._recommend.EASE",
+        "bench.py imports recsys.jobs._context",
+    ]

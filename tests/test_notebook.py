@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests._pipeline_run import REPO, shared_pipeline_run
+from tests._paths import REPO, TEST_PROFILE
 
 NOTEBOOK = REPO / "notebooks" / "analyst_tour.ipynb"
 
@@ -33,10 +33,10 @@ def kernel_name(tmp_path, monkeypatch):
     return "recsys-test"
 
 
-def test_notebook_runs_top_to_bottom(spark, tmp_path_factory, kernel_name, monkeypatch):
-    run = shared_pipeline_run(spark, tmp_path_factory)
+def test_notebook_runs_top_to_bottom(pipeline_lake, kernel_name, monkeypatch):
+    run = pipeline_lake
     monkeypatch.setenv("RECSYS_LAKE_ROOT", run.lake.root)
-    monkeypatch.setenv("RECSYS_PROFILE", str(REPO / "conf" / "test.yaml"))
+    monkeypatch.setenv("RECSYS_PROFILE", TEST_PROFILE)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(

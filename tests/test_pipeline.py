@@ -1,5 +1,6 @@
-"""End to end: `recsys pipeline` on the tiny synthetic dataset, and the properties every
-recommendation list must have (no rated movie, N rows, ranks 1..N, honest reasons)."""
+"""End to end: the README's `recsys pipeline` on the built-in default data (the session's
+``pipeline_lake``), and the properties every recommendation list must have (no rated movie, N
+rows, ranks 1..N, honest reasons)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from recsys import columns as C
 from recsys.errors import RecsysError
 from recsys.jobs.queries import metrics_report, user_report
 from recsys.pipeline import STAGES, PipelineConfig, stage_names
-from tests._pipeline_run import N, shared_pipeline_run
+
+N = 10  # the default list length
 
 REC_COLUMNS = {
     C.RUN_ID: StringType(),
@@ -29,8 +31,8 @@ REC_COLUMNS = {
 
 
 @pytest.fixture(scope="module")
-def run(spark, tmp_path_factory):
-    return shared_pipeline_run(spark, tmp_path_factory)
+def run(pipeline_lake):
+    return pipeline_lake
 
 
 @pytest.fixture(scope="module")
@@ -39,36 +41,29 @@ def recs(run):
 
 
 def test_every_stage_ran_and_recorded_itself(run):
-    assert list(run.result.stages) == list(STAGES)
+    assert set(run.stage_run_ids) == set(STAGES)
     runs = run.lake.read("runs")
-    pipeline = runs.where(F.col(C.RUN_ID) == run.result.run_id).collect()
+    pipeline = runs.where(F.col(C.RUN_ID) == run.run_id).collect()
     assert [(r["job"], r["status"]) for r in pipeline] == [("pipeline", "succeeded")]
     assert set(pipeline[0]["timings"]) == set(STAGES)
-    stage_ids = [s.run_id for s in run.result.stages.values()]
+    stage_ids = list(run.stage_run_ids.values())
     assert None not in stage_ids
     ok = runs.where(F.col(C.RUN_ID).isin(stage_ids) & (F.col("status") == "succeeded"))
     assert ok.select(C.RUN_ID).distinct().count() == len(STAGES)
 
 
-def test_output_tables_have_their_schemas(run, recs):
-    from recsys.blend import RECOMMENDATIONS, SIMILAR_MOVIES
-    from recsys.content import CONTENT_SCORES, MOVIE_NEIGHBORS
-    from recsys.evaluation import METRICS_SCHEMA
-    from recsys.runs import RUNS
+def test_every_table_has_its_registered_schema(run, recs):
+    """What the jobs write is what recsys/jobs/tables.py (and so docs/tables.md) says."""
+    from recsys.catalog import lake_tables
+    from recsys.jobs.tables import TABLES
 
     types = {f.name: f.dataType for f in recs.schema.fields}
     assert {name: types.get(name) for name in REC_COLUMNS} == REC_COLUMNS
-    for name, schema in [
-        (C.T_MOVIE_NEIGHBORS, MOVIE_NEIGHBORS),
-        (C.T_CONTENT_SCORES, CONTENT_SCORES),
-        (C.T_METRICS, METRICS_SCHEMA),
-        (C.T_RECOMMENDATIONS, RECOMMENDATIONS),
-        (C.T_SIMILAR_MOVIES, SIMILAR_MOVIES),
-        ("runs", RUNS),
-    ]:
-        assert run.lake.schema(name).simpleString() == schema.simpleString(), name
-    for name in (C.T_RATINGS, C.T_MOVIES, C.T_ALS_CANDIDATES, C.T_ITEM_NEIGHBORS):
-        assert run.lake.exists(name), name
+    written = lake_tables(run.lake)
+    expected = set(TABLES) - {C.T_ALS_SEARCH}  # written only by a search (train-als --grid)
+    assert set(written) == expected
+    for name in written:
+        assert run.lake.schema(name).simpleString() == TABLES[name].schema.simpleString(), name
 
 
 def test_no_user_is_recommended_a_movie_they_rated(run, recs):
@@ -103,7 +98,7 @@ def test_every_user_gets_n_rows_ranked_1_to_n(run, recs):
 
 
 def test_reasons_name_a_movie_the_user_rated(run, recs):
-    from recsys.blend._reasons import because_text
+    from recsys.blend import because_text
 
     rated = (
         run.lake.read("ratings")
@@ -121,7 +116,7 @@ def test_reasons_name_a_movie_the_user_rated(run, recs):
 
 
 def test_evaluate_scored_every_model_and_baseline(run):
-    evaluate_id = run.result.stage_run_id("evaluate")
+    evaluate_id = run.stage_run_ids["evaluate"]
     metrics = run.lake.read(C.T_METRICS).where(F.col(C.RUN_ID) == evaluate_id)
     ndcg = {r[C.MODEL]: r[C.VALUE] for r in metrics.where(F.col(C.METRIC) == "ndcg").collect()}
     assert set(ndcg) == {"als", "content", "blend", "most-popular", "most-popular-rated", "random"}
@@ -135,11 +130,12 @@ def test_the_pipeline_flags_reach_every_stage_config_and_evaluate_retrains_with_
     default `--split none` kept), and the evaluate stage retrains with those very configs."""
     from recsys.cli import build_parser
     from recsys.cli.pipeline import config
+    from recsys.config import load_settings
 
     argv = ["pipeline", "--size", "tiny", "--als-args", "--rank 64", "--recommend-args",
             "--candidates 30", "--evaluate-args", "--split temporal"]  # fmt: skip
-    got = config(build_parser("pipeline").parse_args(argv))
-    assert got.als.als.rank == 64 and got.als.split == "none"
+    got = config(build_parser("pipeline").parse_args(argv), load_settings("test"))
+    assert got.als.model.rank == 64 and got.als.split == "none"
     assert got.blend.candidates == 30 and got.blend.n == 10
     evaluate = got.config_of("evaluate")
     assert evaluate.split == "temporal"
@@ -151,10 +147,11 @@ def test_evaluate_alone_retrains_with_the_given_model_arguments():
     does not run itself, e.g. a 25m run's `--rank 64`."""
     from recsys.cli import build_parser
     from recsys.cli.evaluate import config
+    from recsys.config import load_settings
 
     args = build_parser("evaluate").parse_args(["evaluate", "--als-args", "--rank 64"])
-    got = config(args)
-    assert got.als.als.rank == 64 and got.als.split == "none"
+    got = config(args, load_settings("test"))
+    assert got.als.model.rank == 64 and got.als.split == "none"
     assert got.recommend.n == 10
 
 
@@ -172,7 +169,7 @@ def test_reports_show_titles_reasons_and_metrics(run, recs):
     first_row = text.splitlines()[4]
     assert first_row.split()[0] == "1"
     assert expected[C.TITLE][:40] in first_row and expected[C.REASON][:20] in first_row
-    report = metrics_report(run.lake, run.result.stage_run_id("evaluate"))
+    report = metrics_report(run.lake, run.stage_run_ids["evaluate"])
     assert report.splitlines()[0].split()[:5] == ["dataset", "split", "model", "k", "precision"]
     assert "blend" in report
 

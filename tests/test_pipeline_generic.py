@@ -12,13 +12,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, movielens_zip
 from pyspark.sql import functions as F
 
 from recsys import columns as C
 from recsys.cli import main
+from tests._paths import TEST_PROFILE, movielens_zip
 
-PROFILE = str(REPO / "conf" / "test.yaml")
+PROFILE = TEST_PROFILE
 N = 10
 
 

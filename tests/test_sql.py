@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from types import SimpleNamespace
 
 import pytest
 from chispa import assert_df_equality
@@ -14,17 +13,7 @@ from recsys.catalog import SqlError, check_read_only, read_only_sql, register_vi
 from recsys.cli import main
 from recsys.cli import sql as sql_cli
 from recsys.display import format_table
-
-MOVIES = StructType(
-    [StructField(C.MOVIE_ID, IntegerType(), False), StructField(C.TITLE, StringType(), False)]
-)
-RANKED = StructType(
-    [
-        StructField(C.USER_ID, IntegerType(), False),
-        StructField(C.RANK, IntegerType(), False),
-        StructField(C.MOVIE_ID, IntegerType(), False),
-    ]
-)
+from tests import _frames as fr
 
 
 @pytest.mark.parametrize(
@@ -82,8 +71,8 @@ def small_lake(spark, tmp_path_factory):
     from recsys.lakehouse import Lake
 
     lake = Lake(spark, str(tmp_path_factory.mktemp("sql") / "lake"), engine="delta-rs")
-    movies = spark.createDataFrame([(1, "Heat (1995)"), (2, "Up (2009)")], MOVIES)
-    recs = spark.createDataFrame([(7, 1, 2), (7, 2, 1), (8, 1, 1)], RANKED)
+    movies = fr.movies(spark, [(1, "Heat (1995)", []), (2, "Up (2009)", [])])
+    recs = fr.recs(spark, [(7, 2, 1), (7, 1, 2), (8, 1, 1)])  # (user, movie, rank)
     lake.overwrite(C.T_MOVIES, movies)
     lake.overwrite("recommendations", recs)
     return lake
@@ -110,7 +99,7 @@ def test_every_table_is_a_view_named_like_it(spark, small_lake):
 def test_views_cannot_be_written(spark, small_lake):
     register_views(small_lake)
     with pytest.raises(Exception, match=r"(?i)insert|view|not supported|not allowed"):
-        spark.sql("INSERT INTO movies VALUES (3, 'Alien (1979)')")
+        spark.sql("INSERT INTO movies SELECT * FROM movies")
     assert small_lake.read(C.T_MOVIES).count() == 2
 
 
@@ -120,8 +109,8 @@ def _args(query: str, limit: int = 50) -> argparse.Namespace:
     return parser.parse_args([query, "--limit", str(limit)])
 
 
-def test_command_prints_a_table_and_honours_the_limit(small_lake, capsys):
-    ctx = SimpleNamespace(lake=small_lake)
+def test_command_prints_a_table_and_honours_the_limit(small_lake, make_ctx, capsys):
+    ctx = make_ctx(small_lake.root)
     query = "SELECT user_id, rank, movie_id FROM recommendations ORDER BY user_id, rank"
     assert sql_cli.run(_args(query, limit=2), ctx) == 0
     out = capsys.readouterr().out.splitlines()

@@ -1,15 +1,14 @@
 """Collaborative filtering with Spark MLlib ALS: explicit (ratings) and implicit (ranking) modes,
 validation search, per-user top-N candidates.
 
-    from recsys.als import ALSConfig, fit, top_n
-    fitted = fit(train, ALSConfig(mode="implicit", rank=64, reg_param=1.0, alpha=10.0))
-    recs = top_n(fitted, train, n=10)        # user_id, movie_id, score, rank; rated excluded
+    from recsys.als import ALSConfig, ALSSource
+    fitted = ALSSource(ALSConfig(mode="implicit", rank=64, reg_param=1.0, alpha=10.0)).fit(data)
+    recs = fitted.candidates(train, n=10)    # user_id, movie_id, score, rank; rated excluded
 
 ``train_als`` runs the whole protocol (split, search, evaluate, refit, candidates); the command
 ``recsys train-als`` / ``spark-submit jobs/train_als.py`` writes its tables.
 """
 
-from recsys.als._candidates import top_n
 from recsys.als._explicit import damped_biases, fit_explicit
 from recsys.als._implicit import fit_implicit, interactions
 from recsys.als._model import FittedALS, model_from_factors
@@ -22,7 +21,8 @@ from recsys.als._params import (
     grid_configs,
 )
 from recsys.als._schemas import CANDIDATES, FACTORS, SEARCH
-from recsys.als._train import SPLITS, ALSRunResult, evaluate_fitted, split_ratings, train_als
+from recsys.als._source import ALSSource
+from recsys.als._train import SPLITS, ALSRunResult, evaluate_fitted, train_als
 from recsys.als._tuning import SearchResult, fit, search, validation_scores
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ALSConfig",
     "ALSConfigError",
     "ALSRunResult",
+    "ALSSource",
     "FittedALS",
     "SearchResult",
     "config_for",
@@ -47,8 +48,6 @@ __all__ = [
     "interactions",
     "model_from_factors",
     "search",
-    "split_ratings",
-    "top_n",
     "train_als",
     "validation_scores",
 ]

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pyspark.ml.recommendation import ALSModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import columns as C
-from recsys.als._model import FittedALS
 from recsys.schemas import RECS
 from recsys.vectorised import lookup, top_positions, typed_frame, udf_groups
 
@@ -36,21 +36,21 @@ class _ItemFactors:
 
 
 def top_n(
-    fitted: FittedALS, rated: DataFrame, n: int = 10, users: DataFrame | None = None
+    model: ALSModel, rated: DataFrame, n: int = 10, users: DataFrame | None = None
 ) -> DataFrame:
     """Recommendations (``user_id, movie_id, score, rank``) for ``users`` (default: everyone in
     ``rated``), excluding every (user, movie) pair in ``rated``. Users the model does not know
     get no rows. Ties in score break by movie id. ``score`` is the factors' dot product (in
     explicit mode with biases the factors carry them: the full prediction, unclipped)."""
     spark = rated.sparkSession
-    items = fitted.model.itemFactors.toPandas()  # movies x rank: the model, never the data
+    items = model.itemFactors.toPandas()  # movies x rank: the model, never the data
     ids = items["id"].to_numpy(np.int64)
     order = np.argsort(ids)
     matrix = np.stack(items["features"].to_numpy()[order]).astype(np.float32)
     factors = spark.sparkContext.broadcast(_ItemFactors(ids[order], matrix))
     lists = rated.groupBy(C.USER_ID).agg(F.collect_list(C.MOVIE_ID).alias(_RATED))
     who = lists.select(C.USER_ID) if users is None else users.select(C.USER_ID).distinct()
-    known = fitted.model.userFactors.select(
+    known = model.userFactors.select(
         F.col("id").cast("int").alias(C.USER_ID), F.col("features").alias(C.FEATURES)
     )
     blocks = udf_groups(spark, 0)

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
+from recsys.als._candidates import top_n
 from recsys.als._params import ALSConfig
 
 _BIAS = "_bias"
@@ -75,6 +76,15 @@ class FittedALS:
             F.least(F.greatest(pred, F.lit(lo)), F.lit(hi))
         )
         return scored.withColumn(C.PREDICTION, clipped.cast("double"))
+
+    def candidates(
+        self, ratings: DataFrame, n: int = 10, users: DataFrame | None = None
+    ) -> DataFrame:
+        """Recommendations (``user_id, movie_id, score, rank``) for ``users`` (default: everyone
+        in ``ratings``), never a (user, movie) pair of ``ratings``; users the model does not
+        know get no rows. ``score`` is the factors' dot product (in explicit mode with biases
+        the full prediction, unclipped); ties go to the smaller movie id."""
+        return top_n(self.model, ratings, n=n, users=users)
 
     @property
     def user_factors(self) -> DataFrame:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from recsys.config import update_fields
 from recsys.errors import RecsysError
 
 MODES = ("explicit", "implicit")
@@ -80,6 +81,13 @@ class ALSConfig:
         if unknown:
             raise ALSConfigError(f"unknown ALS setting(s) {unknown}; known: {sorted(known)}")
         return cls(**values)
+
+    def updated(self, values: Mapping[str, Any], where: str = "als") -> ALSConfig:
+        """This config with ``values`` (a profile section or ``--set``) applied; a new
+        ``mode`` starts from that mode's defaults (:data:`MODE_DEFAULTS`)."""
+        mode = values.get("mode", self.mode) if isinstance(values, Mapping) else self.mode
+        base = self if mode == self.mode else config_for(mode)
+        return update_fields(base, values, where)
 
     def tuned(self) -> dict[str, Any]:
         """The searched parameters only, for search tables and metric rows."""

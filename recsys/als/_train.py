@@ -15,21 +15,14 @@ from pyspark.sql import DataFrame
 from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
-from recsys.als._candidates import top_n
 from recsys.als._model import FittedALS
 from recsys.als._params import ALSConfig, grid_configs
 from recsys.als._tuning import SearchResult, fit, search
-from recsys.errors import RecsysError
-from recsys.evaluation import (
-    evaluate_recs,
-    most_popular,
-    random_split,
-    rating_metrics,
-    stratified_split,
-    temporal_split,
-)
+from recsys.evaluation import SPLITS as EVALUATION_SPLITS
+from recsys.evaluation import evaluate_recs, most_popular, rating_metrics, split_by_name
 
-SPLITS = ("stratified", "random", "temporal", "none")
+SPLITS = (*EVALUATION_SPLITS, "none")
+"""``none``: train on everything, no held-out metrics."""
 
 
 @dataclass
@@ -42,17 +35,6 @@ class ALSRunResult:
     final: FittedALS | None = None
     candidates: DataFrame | None = None
     timings: dict[str, float] = field(default_factory=dict)
-
-
-def split_ratings(ratings: DataFrame, split: str, seed: int = 42) -> tuple[DataFrame, DataFrame]:
-    """The evaluation protocol's splits by name (75/25 per user; temporal = latest 20%)."""
-    if split == "stratified":
-        return stratified_split(ratings, ratio=0.75, seed=seed)
-    if split == "random":
-        return random_split(ratings, ratio=0.75, seed=seed)
-    if split == "temporal":
-        return temporal_split(ratings, holdout=0.2)
-    raise RecsysError(f"unknown split {split!r}; choose one of {SPLITS}")
 
 
 def evaluate_fitted(
@@ -68,7 +50,7 @@ def evaluate_fitted(
     if fitted.config.mode == "explicit":
         metrics.update(rating_metrics(fitted.predict(test)))
     t0 = time.perf_counter()
-    recs = top_n(fitted, train, n=k, users=test.select(C.USER_ID)).persist()
+    recs = fitted.candidates(train, n=k, users=test.select(C.USER_ID)).persist()
     metrics.update(evaluate_recs(recs, train, test, movies=movies, k=k))
     metrics["topn_s"] = time.perf_counter() - t0
     metrics["fit_s"] = fitted.fit_s
@@ -97,7 +79,7 @@ def train_als(
     result = ALSRunResult(config=base, search=None)
     train = test = None
     if split != "none":
-        train, test = split_ratings(ratings, split, seed)
+        train, test = split_by_name(ratings, split, seed=seed)
         train, test = train.persist(level), test.persist(level)
     if grid:
         t0 = time.perf_counter()
@@ -119,5 +101,5 @@ def train_als(
         test.unpersist()
     result.final = fit(ratings, result.config)
     result.timings["final_fit_s"] = result.final.fit_s
-    result.candidates = top_n(result.final, ratings, n=top)
+    result.candidates = result.final.candidates(ratings, n=top)
     return result

@@ -15,7 +15,6 @@ from pyspark.sql import DataFrame
 from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
-from recsys.als._candidates import top_n
 from recsys.als._explicit import fit_explicit
 from recsys.als._implicit import fit_implicit
 from recsys.als._model import FittedALS
@@ -35,7 +34,7 @@ def validation_scores(
     if fitted.config.mode == "explicit":
         return rating_metrics(fitted.predict(validation))
     t0 = time.perf_counter()
-    recs = top_n(fitted, fit_part, n=k, users=validation.select(C.USER_ID))
+    recs = fitted.candidates(fit_part, n=k, users=validation.select(C.USER_ID))
     scores = ranking_metrics(recs, validation, k=k)
     scores["topn_s"] = time.perf_counter() - t0
     return scores

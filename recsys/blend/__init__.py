@@ -12,18 +12,19 @@ from recsys.blend._blend import (
     blend_scores,
     combine_candidates,
     history_sizes,
-    top_n,
 )
-from recsys.blend._coldstart import cold_start, movie_popularity, popular_candidates
+from recsys.blend._coldstart import FittedPopularity, PopularitySource, cold_start, movie_popularity
 from recsys.blend._normalize import METHODS, normalize_per_user
 from recsys.blend._reasons import attach_reasons, because_text, rating_text
 from recsys.blend._recommend import (
+    EASE,
     ITEM_KNN,
     RECOMMENDATIONS,
     USER_KNN,
     RecommendConfig,
     Sources,
     candidate_sources,
+    fitted_sources,
     recommend_frame,
 )
 from recsys.blend._rerank import mmr_rerank
@@ -39,6 +40,7 @@ from recsys.blend._weights import (
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "EASE",
     "ITEM_KNN",
     "METHODS",
     "RECOMMENDATIONS",
@@ -48,6 +50,8 @@ __all__ = [
     "USER_KNN",
     "BlendWeights",
     "Bucket",
+    "FittedPopularity",
+    "PopularitySource",
     "RecommendConfig",
     "Sources",
     "WeightsError",
@@ -60,12 +64,11 @@ __all__ = [
     "candidate_sources",
     "cold_start",
     "combine_candidates",
+    "fitted_sources",
     "history_sizes",
     "mmr_rerank",
     "movie_popularity",
     "normalize_per_user",
-    "popular_candidates",
     "rating_text",
     "recommend_frame",
-    "top_n",
 ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, StructField, StructType
 
@@ -94,14 +94,6 @@ def blend_scores(candidates: DataFrame, bucketed: DataFrame) -> DataFrame:
     )
 
 
-def top_n(scored: DataFrame, n: int) -> DataFrame:
-    """Keep each user's ``n`` best by ``score`` (ties: smaller movie id) with ``rank`` 1..n."""
-    order = Window.partitionBy(C.USER_ID).orderBy(F.col(C.SCORE).desc(), F.col(C.MOVIE_ID))
-    return scored.withColumn(C.RANK, F.row_number().over(order).cast("int")).where(
-        F.col(C.RANK) <= n
-    )
-
-
 def blend(
     sources: Mapping[str, DataFrame],
     ratings: DataFrame,
@@ -117,7 +109,7 @@ def blend(
     them. Users who have no ratings are not in ``ratings`` and get nothing here (see
     :func:`recsys.blend.cold_start`).
 
-    The result is the relational definition ``top_n(blend_scores(combine_candidates(...),
+    The result is the relational definition ``top_n_unrated(blend_scores(combine_candidates(...),
     assign_buckets(history_sizes(ratings), weights)), n)``, computed in one grouped pandas UDF
     over blocks of users (:func:`_blend_block`): every source's rows and the ratings travel in
     one shuffle, where the relational plan shuffled them five times (anti-joins, per-user

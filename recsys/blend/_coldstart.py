@@ -8,11 +8,13 @@ averaging 4.4) among movies with at least ``min_count`` ratings.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from recsys import columns as C
+from recsys.candidates import TrainingData, top_n_unrated
 
 
 def movie_popularity(ratings: DataFrame, prior_weight: float = 10.0) -> DataFrame:
@@ -31,38 +33,42 @@ def movie_popularity(ratings: DataFrame, prior_weight: float = 10.0) -> DataFram
     )
 
 
-def popular_candidates(ratings: DataFrame, n: int = 100) -> DataFrame:
-    """The popularity source: each user's top-``n`` most-rated movies they have not rated,
-    ``user_id, movie_id, score (= rating count), rank``.
+class PopularitySource:
+    """The popularity candidate source: each user's most-rated movies they have not rated,
+    ``score`` = the movie's rating count."""
 
-    Only the ``3 n`` most-rated movies are considered (a broadcast list), so the cross join
-    is bounded by users x 3n; a user who rated most of them gets fewer than ``n``.
-    """
-    counts = ratings.groupBy(C.MOVIE_ID).agg(F.count(F.lit(1)).cast("double").alias(C.SCORE))
-    history = ratings.groupBy(C.USER_ID).agg(F.count(F.lit(1)).alias("_h"))
-    order = Window.orderBy(F.col(C.SCORE).desc(), F.col(C.MOVIE_ID))
-    ranked = counts.withColumn("_pos", F.row_number().over(order))
-    top = ranked.where(F.col("_pos") <= F.lit(n) * 3)
-    # only ratings of the listed movies can remove a candidate: the anti-join shuffles those
-    rated = ratings.select(C.USER_ID, C.MOVIE_ID).join(
-        F.broadcast(top.select(C.MOVIE_ID)), C.MOVIE_ID, "left_semi"
-    )
-    cand = (
-        history.select(C.USER_ID)
-        .crossJoin(F.broadcast(top))
-        .join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti")
-    )
-    by_user = Window.partitionBy(C.USER_ID).orderBy(F.col("_pos"))
-    return (
-        cand.withColumn(C.RANK, F.row_number().over(by_user).cast("int"))
-        .where(F.col(C.RANK) <= n)
-        .select(
+    def fit(self, data: TrainingData) -> FittedPopularity:
+        counts = data.ratings.groupBy(C.MOVIE_ID).agg(
+            F.count(F.lit(1)).cast("double").alias(C.SCORE)
+        )
+        order = Window.orderBy(F.col(C.SCORE).desc(), F.col(C.MOVIE_ID))
+        return FittedPopularity(counts.withColumn(_POS, F.row_number().over(order)))
+
+
+_POS = "_pos"
+
+
+@dataclass(frozen=True)
+class FittedPopularity:
+    ranked: DataFrame
+    """``movie_id, score, _pos``: every movie by rating count (one row per movie)."""
+
+    def candidates(self, ratings: DataFrame, n: int) -> DataFrame:
+        """Only the ``3 n`` most-rated movies are considered (a broadcast list), so the cross
+        join is bounded by users x 3n; a user who rated most of them gets fewer than ``n``."""
+        top = self.ranked.where(F.col(_POS) <= F.lit(n) * 3)
+        # only ratings of the listed movies can remove a candidate: the anti-join shuffles those
+        rated = ratings.select(C.USER_ID, C.MOVIE_ID).join(
+            F.broadcast(top.select(C.MOVIE_ID)), C.MOVIE_ID, "left_semi"
+        )
+        users = ratings.select(C.USER_ID).distinct()
+        cand = users.crossJoin(F.broadcast(top))
+        return top_n_unrated(cand, n, rated=rated, order=[F.col(_POS)]).select(
             F.col(C.USER_ID).cast("int").alias(C.USER_ID),
             F.col(C.MOVIE_ID).cast("int").alias(C.MOVIE_ID),
             C.SCORE,
             C.RANK,
         )
-    )
 
 
 def cold_start(

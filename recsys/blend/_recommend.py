@@ -21,18 +21,13 @@ from pyspark.sql.types import (
 
 from recsys import columns as C
 from recsys.blend._blend import blend
-from recsys.blend._coldstart import popular_candidates
+from recsys.blend._coldstart import PopularitySource
 from recsys.blend._reasons import attach_reasons
 from recsys.blend._rerank import mmr_rerank
 from recsys.blend._weights import DEFAULT_WEIGHTS, BlendWeights
-from recsys.neighbors.ease import EaseConfig, ease_scores, ease_weights
-from recsys.neighbors.knn import (
-    KnnConfig,
-    item_neighbors,
-    itemknn_scores,
-    user_neighbors,
-    userknn_scores,
-)
+from recsys.candidates import CandidateModel, CandidateSource, TrainingData
+from recsys.neighbors.ease import EaseConfig, EaseSource
+from recsys.neighbors.knn import FittedItemKnn, ItemKnnSource, KnnConfig, UserKnnSource
 
 RECOMMENDATIONS = StructType(
     [
@@ -74,12 +69,15 @@ class RecommendConfig:
     pool: int = 50
     """Blend top-``pool`` re-ranked when ``diversity > 0``."""
     normalization: str = "minmax"
+    """Per-user score normalisation before blending: ``minmax``, ``rank`` or ``zscore``."""
     item_knn: KnnConfig = ITEM_KNN
     user_knn: KnnConfig | None = USER_KNN
     """None switches the user-kNN source off."""
     ease: EaseConfig | None = EASE
     """Neighbourhood EASE (:mod:`recsys.neighbors.ease`); None switches the source off."""
     weights: BlendWeights = DEFAULT_WEIGHTS
+    """Blend weights by history bucket (``buckets``: label, max_history, weights per source), or
+    a YAML/JSON file's path; `recsys config recommend` prints the defaults whole."""
     similar_k: int = 20
     """Movies kept per movie in ``similar_movies``; 0 skips that table (a scoring run, such as
     the evaluate stage's, reads only ``recommendations``)."""
@@ -104,6 +102,20 @@ class Sources:
     frames: dict[str, DataFrame]
     item_neighbors: DataFrame
     notes: list[str] = field(default_factory=list)
+    fitted: dict[str, CandidateModel] = field(default_factory=dict)
+    """The models fitted here (``unpersist()`` EASE's weights when the frames are computed)."""
+
+
+def fitted_sources(params: RecommendConfig) -> dict[str, CandidateSource]:
+    """The sources the recommend stage fits itself, by blend name (ALS and content are fitted
+    by their own stages and read as tables)."""
+    sources: dict[str, CandidateSource] = {"itemknn": ItemKnnSource(params.item_knn)}
+    if params.ease is not None:
+        sources["ease"] = EaseSource(params.ease)
+    if params.user_knn is not None:
+        sources["userknn"] = UserKnnSource(params.user_knn)
+    sources["popularity"] = PopularitySource()
+    return sources
 
 
 def candidate_sources(
@@ -113,14 +125,12 @@ def candidate_sources(
     content: DataFrame | None = None,
     item_nbrs: DataFrame | None = None,
 ) -> Sources:
-    """Every candidate source as a recs frame (``user_id, movie_id, score[, because]``).
+    """Every candidate source as a recs frame (``user_id, movie_id, score, rank[, because]``).
 
-    ``als`` / ``content`` are taken as given (their own stages' top-N tables); item-kNN,
-    user-kNN and popularity are computed here from ``ratings``. ``item_nbrs`` lets a caller
-    pass item neighbours it already wrote (so they are not recomputed).
+    ``als`` / ``content`` are taken as given (their own stages' top-N tables); the sources of
+    :func:`fitted_sources` are fitted here on ``ratings``. ``item_nbrs`` lets a caller pass item
+    neighbours it already wrote (so they are not recomputed).
     """
-    n = params.candidates
-    nbrs = item_nbrs if item_nbrs is not None else item_neighbors(ratings, params.item_knn)
     frames: dict[str, DataFrame] = {}
     notes: list[str] = []
     if als is not None:
@@ -128,25 +138,20 @@ def candidate_sources(
         frames["als"] = als.select(*keep)  # rank kept so a source can be evaluated alone
     else:
         notes.append("no ALS candidates (run `recsys train-als`); blending without ALS")
-    frames["itemknn"] = itemknn_scores(
-        ratings, nbrs, n=n, candidate_pop=params.item_knn.candidate_pop
-    )
-    if params.ease is not None:
-        frames["ease"] = ease_scores(ratings, ease_weights(ratings, params.ease), n=n)
-    if params.user_knn is not None:
-        frames["userknn"] = userknn_scores(
-            ratings,
-            user_neighbors(ratings, params.user_knn),
-            n=n,
-            candidate_pop=params.user_knn.candidate_pop,
-        )
+    data = TrainingData(ratings)
+    fitted: dict[str, CandidateModel] = {}
+    for name, source in fitted_sources(params).items():
+        reuse = name == "itemknn" and item_nbrs is not None
+        fitted[name] = FittedItemKnn(item_nbrs, params.item_knn) if reuse else source.fit(data)
+        frames[name] = fitted[name].candidates(ratings, params.candidates)
     if content is not None:
         cols = [C.USER_ID, C.MOVIE_ID, C.SCORE, C.RANK, C.BECAUSE_MOVIE_ID]
         frames["content"] = content.select(*[c for c in cols if c in content.columns])
     else:
         notes.append("no content scores (run `recsys train-content`); blending without content")
-    frames["popularity"] = popular_candidates(ratings, n=n)
-    return Sources(frames, nbrs, notes)
+    item = fitted["itemknn"]
+    assert isinstance(item, FittedItemKnn)
+    return Sources(frames, item.neighbors, notes, fitted)
 
 
 def recommend_frame(

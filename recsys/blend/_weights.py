@@ -95,8 +95,16 @@ class BlendWeights:
                 for b in items
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise WeightsError(f"malformed blend weights ({exc}); see conf/blend.yaml") from exc
+            raise WeightsError(
+                f"malformed blend weights ({exc}); `recsys config` shows the defaults' shape "
+                "(key recommend.weights)"
+            ) from exc
         return cls(buckets)
+
+    def updated(self, values: str | Mapping[str, Any], where: str = "weights") -> BlendWeights:
+        """Weights from a profile or ``--set``: a ``buckets`` mapping, or a YAML/JSON file's
+        path. Buckets are replaced as a whole (a partial list would silently drop buckets)."""
+        return BlendWeights.load(values) if isinstance(values, str) else self.from_dict(values)
 
     @classmethod
     def load(cls, path: str | Path) -> BlendWeights:

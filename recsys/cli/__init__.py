@@ -23,27 +23,38 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "evaluate models and baselines on a split; write metrics"),
     "pipeline": ("pipeline", "ingest -> ALS -> content -> blend -> evaluate in one run"),
     "sql": ("sql", "run read-only SQL over the lake tables"),
+    "config": ("config", "print every setting's effective value (profile + --set) as YAML"),
 }
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
+    """The options every command takes, before or after the command's name (after it wins);
+    the sub-command's copies leave absent options to the top level's defaults."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
     parser.add_argument(
         "--profile",
-        help="settings profile: a name in conf/ (local, cluster, test) or a YAML path; "
-        "default $RECSYS_PROFILE or 'local'",
+        default=default(None),
+        help="settings profile: a shipped one (local, cluster, test), one in ./conf or "
+        "$RECSYS_CONF_DIR, or a YAML path; default $RECSYS_PROFILE or 'local'",
     )
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
-        default=[],
+        default=default([]),
         metavar="SECTION.KEY=VALUE",
         help="override a profile key, e.g. --set spark.shuffle_partitions=4 (repeatable)",
     )
-    parser.add_argument("--lake-root", help="shortcut for --set lake.root=...")
+    parser.add_argument(
+        "--lake-root", default=default(None), help="shortcut for --set lake.root=..."
+    )
     parser.add_argument(
         "--verbose",
         action="store_true",
+        default=default(False),
         help="show Spark's own log (shortcut for --set spark.log_level=INFO)",
     )
 
@@ -53,6 +64,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="recsys", description="Movie recommendations as Spark jobs writing Delta tables."
     )
+    _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
@@ -83,8 +95,8 @@ def overrides(args: argparse.Namespace) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = next((a for a in argv if not a.startswith("-")), None)
-    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
+    command = next((a for a in argv if a in COMMANDS), None)  # options may come first
+    args = build_parser(command).parse_args(argv)
     ctx = JobContext(profile=args.profile, overrides=overrides(args))
     try:
         return int(args._module.run(args, ctx) or 0)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from dataclasses import replace
 from typing import Any
 
+from recsys.config import Settings
+from recsys.evaluation import SPLITS
 from recsys.jobs import JobContext
 from recsys.jobs import evaluate as job
-from recsys.jobs.evaluate import BASELINES, MODEL_TABLES, SPLITS
+from recsys.jobs.configs import job_config
+from recsys.jobs.evaluate import BASELINES, MODEL_TABLES
 
 # model stage -> the flag holding that job's arguments (shared with `recsys pipeline`)
 STAGE_FLAGS = {"als": "als_args", "content": "content_args", "blend": "recommend_args"}
@@ -36,59 +40,60 @@ def stage_argv(args: argparse.Namespace) -> dict[str, list[str]]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags override the profile's ``evaluate`` section; absent ones leave it alone."""
+    d = job.EvaluateConfig()
     models = (*MODEL_TABLES, *BASELINES)
-    parser.add_argument("--split", choices=SPLITS, default="stratified")
-    parser.add_argument("--ratio", type=float, default=0.75, help="train share (default 0.75)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--split", choices=SPLITS, help=f"default {d.split}")
+    parser.add_argument("--ratio", type=float, help=f"train share ({d.ratio})")
+    parser.add_argument("--seed", type=int, help=f"default {d.seed}")
+    parser.add_argument("--k", type=int, help=f"default {d.k}")
     parser.add_argument(
-        "--models",
-        default=",".join(models),
-        help=f"comma-separated subset of {','.join(models)} (default: all)",
+        "--models", help=f"comma-separated subset of {','.join(models)} (default: all)"
     )
     parser.add_argument(
         "--dataset-label",
+        dest="dataset",
         help="the metrics' dataset column (default: the source of the latest ingest run)",
     )
     parser.add_argument(
         "--keep-scratch",
-        action="store_true",
+        action="store_const",
+        const=True,
         help="keep the models' split tables under <lake>/_eval/<run id>",
     )
     add_stage_arguments(parser)
 
 
-def stage_configs(args: argparse.Namespace) -> dict[str, Any]:
-    """The model jobs' configs from ``--als-args`` etc., each string parsed by that job's own
-    command-line parser (ALS defaults to ``--split none``: evaluate scores it on its split)."""
+def flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags given, as ``evaluate`` section keys."""
+    names = ("split", "ratio", "seed", "k", "dataset", "keep_scratch")
+    given = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if getattr(args, "models", None):
+        given["models"] = [m.strip() for m in args.models.split(",") if m.strip()]
+    return given
+
+
+def stage_configs(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
+    """The model jobs' configs (EvaluateConfig's fields): the profile's sections with
+    ``--als-args`` etc. on top, each string parsed by that job's own command-line parser (ALS
+    defaults to ``--split none``: evaluate scores it on its own split)."""
     from recsys.cli import job_args, recommend, train_als, train_content
+    from recsys.jobs.train_als import TrainAlsConfig
 
     argv = stage_argv(args)
-    als = (
-        argv["als"]
-        if any(a.startswith("--split") for a in argv["als"])
-        else ["--split", "none", *argv["als"]]
-    )
+    als = job_args("train-als", argv["als"])
     return {
-        "als": train_als.config(job_args("train-als", als)),
-        "content": train_content.config(job_args("train-content", argv["content"])),
-        "recommend": recommend.config(job_args("recommend", argv["blend"])),
+        "als": train_als.config(als, settings, base=TrainAlsConfig(split="none")),
+        "content": train_content.config(job_args("train-content", argv["content"]), settings),
+        "recommend": recommend.config(job_args("recommend", argv["blend"]), settings),
     }
 
 
-def config(args: argparse.Namespace) -> job.EvaluateConfig:
-    return job.EvaluateConfig(
-        split=args.split,
-        ratio=args.ratio,
-        seed=args.seed,
-        k=args.k,
-        models=tuple(m.strip() for m in args.models.split(",") if m.strip()),
-        keep_scratch=args.keep_scratch,
-        dataset=args.dataset_label,
-        **stage_configs(args),
-    )
+def config(args: argparse.Namespace, settings: Settings) -> job.EvaluateConfig:
+    chosen = job_config(settings, "evaluate", flags(args))
+    return replace(chosen, **stage_configs(args, settings))
 
 
 def run(args: argparse.Namespace, ctx: JobContext) -> int:
-    print(job.run(ctx, config(args)).summary)
+    print(job.run(ctx, config(args, ctx.settings)).summary)
     return 0

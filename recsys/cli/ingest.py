@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from typing import Any
 
+from recsys.config import Settings
 from recsys.errors import InputError
 from recsys.ingest import GenericSource, RatingScale, parse_mapping
 from recsys.ingest.generic import MOVIES_ROLES, TAGS_ROLES
 from recsys.jobs import JobContext
 from recsys.jobs import ingest as job
+from recsys.jobs.configs import job_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
-        default="synthetic",
         help="synthetic (default), ml-100k, ml-1m, ml-latest-small, ml-25m, ml-32m, "
         "or a path to a MovieLens zip / extracted folder",
     )
@@ -107,7 +109,7 @@ def build_source(args: argparse.Namespace) -> object:
     if args.tags or args.tags_map or args.movies_map:
         raise InputError("--tags, --tags-map and --movies-map need --ratings FILE --map ...")
     sized = any(v is not None for v in (args.size, args.users, args.ratings_per_user, args.seed))
-    if args.source != "synthetic":
+    if args.source not in (None, "synthetic"):
         if sized or args.movies is not None:
             raise InputError(
                 "--size/--users/--movies/--ratings-per-user/--seed need "
@@ -125,11 +127,27 @@ def build_source(args: argparse.Namespace) -> object:
     return replace(spec, **{k: v for k, v in counts.items() if v is not None})
 
 
-def config(args: argparse.Namespace) -> job.IngestConfig:
+_SOURCE_FLAGS = ("source", "ratings", "movies", "size", "users", "ratings_per_user", "seed")
+
+
+def flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags given, as ``ingest`` section keys (a source described by flags replaces the
+    profile's ``ingest.source``)."""
+    given: dict[str, Any] = {}
+    if any(getattr(args, n, None) is not None for n in _SOURCE_FLAGS):
+        given["source"] = build_source(args)
+    else:
+        build_source(args)  # flags that need a source are refused here
+    if args.mirror is not None:
+        given["mirror"] = args.mirror
+    return given
+
+
+def config(args: argparse.Namespace, settings: Settings) -> job.IngestConfig:
     """The job's config; argument errors surface here, before Spark starts."""
-    return job.IngestConfig(source=build_source(args), mirror=args.mirror)
+    return job_config(settings, "ingest", flags(args))
 
 
 def run(args: argparse.Namespace, ctx: JobContext) -> int:
-    print(job.run(ctx, config(args)).summary)
+    print(job.run(ctx, config(args, ctx.settings)).summary)
     return 0

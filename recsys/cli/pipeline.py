@@ -1,9 +1,10 @@
 """``recsys pipeline``: ingest -> ALS -> content -> blend -> evaluate in one Spark session, then
 a sample user's top-10 with titles and reasons, and the models' metrics.
 
-The ingest flags are ``recsys ingest``'s own (``--dataset ml-100k --mirror ../shared/data``,
-a ratings file and a movies file, a synthetic size...); the other jobs take their arguments as
-one string each (``--als-args "..."``), exactly as they would on their own command line.
+Every stage's settings come from the profile's job sections (``--set recommend.ease.k=300``);
+the ingest flags are ``recsys ingest``'s own (``--dataset ml-100k --mirror ../shared/data``, a
+ratings file and a movies file, a synthetic size...); the other jobs' flags can be given as one
+string each (``--als-args "..."``), exactly as on their own command line.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from recsys.catalog import lake_tables
 from recsys.cli import evaluate as evaluate_cli
 from recsys.cli import ingest as ingest_cli
 from recsys.cli import job_args
+from recsys.config import Settings
 from recsys.jobs import JobContext
 from recsys.jobs.queries import metrics_report, user_report
 from recsys.pipeline import STAGES, PipelineConfig, StageResult, run_pipeline, stage_names
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("ingest (the flags of `recsys ingest`)")
-    ingest_cli.add_arguments(group)
-    group.add_argument(
+    ingest_cli.add_arguments(parser)  # the flags of `recsys ingest`, with its groups
+    parser.add_argument(
         "--dataset", dest="source", default=argparse.SUPPRESS, help="same as --source"
     )
     pipe = parser.add_argument_group("pipeline")
@@ -45,14 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def config(args: argparse.Namespace) -> PipelineConfig:
-    """Every stage's config from the flags; bad flags fail here, before any stage runs."""
-    stages = stage_names(args.stages)
-    models = evaluate_cli.stage_configs(args)
-    evaluate = evaluate_cli.config(job_args("evaluate", shlex.split(args.evaluate_args)))
-    return PipelineConfig(
-        stages=stages,
-        ingest=ingest_cli.config(args),
+def config(args: argparse.Namespace, settings: Settings) -> PipelineConfig:
+    """Every stage's config: the profile's job sections with the flags on top; bad flags fail
+    here, before any stage runs."""
+    models = evaluate_cli.stage_configs(args, settings)
+    evaluate = evaluate_cli.config(job_args("evaluate", shlex.split(args.evaluate_args)), settings)
+    return PipelineConfig.from_settings(
+        settings,
+        stage_names(args.stages),
+        ingest=ingest_cli.config(args, settings),
         als=models["als"],
         content=models["content"],
         blend=models["recommend"],
@@ -72,7 +74,7 @@ def _progress(stage: StageResult) -> None:
 
 
 def run(args: argparse.Namespace, ctx: JobContext) -> int:
-    pipeline = config(args)
+    pipeline = config(args, ctx.settings)
     print(f"recsys pipeline: stages {', '.join(pipeline.stages)}; lake {ctx.lake.root}\n")
     result = run_pipeline(ctx, pipeline, on_stage=_progress)
 

@@ -12,10 +12,14 @@ Examples::
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
+from typing import Any
 
-from recsys.als import GRIDS, MODE_DEFAULTS, SPLITS, ALSConfig, config_for
+from recsys.als import GRIDS, MODE_DEFAULTS, SPLITS, ALSConfig
+from recsys.config import Settings
 from recsys.jobs import JobContext
 from recsys.jobs import train_als as job
+from recsys.jobs.configs import job_config
 
 _SEARCHABLE = {"rank": int, "reg_param": float, "alpha": float, "max_iter": int, "confidence": str}
 
@@ -33,17 +37,16 @@ def _default(name: str) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    d = ALSConfig()
+    """Flags override the profile's ``train_als`` section; absent ones leave it alone."""
+    d, job_d = ALSConfig(), job.TrainAlsConfig()
     parser.add_argument(
         "--mode",
         choices=["explicit", "implicit"],
-        default=d.mode,
         help=f"explicit = rating prediction, implicit = ranking (default {d.mode})",
     )
     parser.add_argument(
         "--grid",
         choices=["none", "small", "full"],
-        default="none",
         help="search grid on a validation split of train (default none: use "
         "the values given / the defaults)",
     )
@@ -56,70 +59,69 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             help=f"{name} (default {_default(name)}); several values = search them",
         )
     parser.add_argument(
-        "--threshold",
-        type=float,
-        default=d.threshold,
-        help="lowest rating kept with --confidence threshold",
+        "--threshold", type=float, help="lowest rating kept with --confidence threshold"
     )
-    parser.add_argument("--no-biases", action="store_true", help="explicit mode: plain ALS")
     parser.add_argument(
-        "--num-blocks",
-        type=int,
-        default=d.num_blocks,
-        help="ALS user/item blocks (default: Spark's default parallelism)",
+        "--no-biases", action="store_const", const=False, dest="biases", help="explicit: plain ALS"
     )
-    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument(
+        "--num-blocks", type=int, help="ALS user/item blocks (default: Spark's parallelism)"
+    )
+    parser.add_argument("--seed", type=int, help=f"default {d.seed}")
     parser.add_argument(
         "--split",
         choices=SPLITS,
-        default="stratified",
-        help="held-out evaluation split (default stratified 75/25 per user)",
+        help=f"held-out evaluation split (default {job_d.split}: 75/25 per user)",
     )
-    parser.add_argument("--k", type=int, default=10, help="cut-off of the ranking metrics")
-    parser.add_argument("--top-n", type=int, default=100, help="candidates per user (default 100)")
-    parser.add_argument("--dataset", default="lake", help="label of the data in `metrics`")
+    parser.add_argument("--k", type=int, help=f"cut-off of the ranking metrics ({job_d.k})")
+    parser.add_argument("--top-n", type=int, help=f"candidates per user ({job_d.top_n})")
+    parser.add_argument("--dataset", help=f"label of the data in `metrics` ({job_d.dataset})")
     parser.add_argument("--run-id", help="default: train_als-<UTC time>-<random>")
-    parser.add_argument("--no-baselines", action="store_true", help="skip most-popular")
+    parser.add_argument(
+        "--no-baselines",
+        action="store_const",
+        const=False,
+        dest="baselines",
+        help="skip most-popular",
+    )
     parser.add_argument(
         "--candidates-only",
-        action="store_true",
+        action="store_const",
+        const=True,
         help="write only als_candidates, not the model or factor tables (scoring runs)",
     )
 
 
-def config_and_grid(args: argparse.Namespace) -> tuple[ALSConfig, dict[str, list] | None]:
-    """The base config from the flags, and the grid to search (``None`` = no search)."""
-    given = {n: getattr(args, n) for n in _SEARCHABLE if getattr(args, n)}
-    base = config_for(
-        args.mode,
-        threshold=args.threshold,
-        biases=not args.no_biases,
-        num_blocks=args.num_blocks,
-        seed=args.seed,
-        **{n: v[0] for n, v in given.items()},
-    )
-    grid = dict(GRIDS[args.mode][args.grid]) if args.grid != "none" else {}
-    for name, values in given.items():  # values given on the command line win over the preset
-        if len(values) > 1 or name in grid:
+_MODEL_FLAGS = ("mode", "threshold", "biases", "num_blocks", "seed")
+_JOB_FLAGS = ("split", "k", "top_n", "dataset", "run_id", "baselines", "candidates_only")
+
+
+def flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags given, as ``train_als`` section keys (a searched list keeps its first value
+    in ``model``; :func:`config` turns the lists into the grid)."""
+    model = {n: getattr(args, n) for n in _MODEL_FLAGS if getattr(args, n, None) is not None}
+    model |= {n: v[0] for n in _SEARCHABLE if (v := getattr(args, n, None))}
+    given = {n: getattr(args, n) for n in _JOB_FLAGS if getattr(args, n, None) is not None}
+    return {**given, **({"model": model} if model else {})}
+
+
+def config(
+    args: argparse.Namespace, settings: Settings, base: job.TrainAlsConfig | None = None
+) -> job.TrainAlsConfig:
+    """The profile's ``train_als`` section with the flags on top; ``--grid`` (a preset of the
+    final mode) and flags with several values make the search grid."""
+    chosen = job_config(settings, "train_als", flags(args), base=base)
+    grid = dict(chosen.grid or {})
+    preset = getattr(args, "grid", None)
+    if preset is not None:
+        grid = dict(GRIDS[chosen.model.mode][preset]) if preset != "none" else {}
+    for name in _SEARCHABLE:  # values given on the command line win over the preset
+        values = getattr(args, name, None)
+        if values and (len(values) > 1 or name in grid):
             grid[name] = values
-    return base, grid or None
-
-
-def config(args: argparse.Namespace) -> job.TrainAlsConfig:
-    base, grid = config_and_grid(args)
-    return job.TrainAlsConfig(
-        als=base,
-        grid=grid,
-        split=args.split,
-        k=args.k,
-        top_n=args.top_n,
-        dataset=args.dataset,
-        run_id=args.run_id,
-        baselines=not args.no_baselines,
-        candidates_only=args.candidates_only,
-    )
+    return replace(chosen, grid=grid or None)
 
 
 def run(args: argparse.Namespace, ctx: JobContext) -> int:
-    print(job.run(ctx, config(args)).summary)
+    print(job.run(ctx, config(args, ctx.settings)).summary)
     return 0

@@ -1,9 +1,8 @@
 """Content-based model: TF-IDF over movie metadata, LSH neighbours, user content scores.
 
-documents = build_documents(movies, tags)
-model = ContentEstimator(ContentConfig()).fit(documents)
-neighbors = movie_neighbors(model, documents, k=20)      # LSH; or exact_neighbors(...)
-recs = content_scores(ratings, neighbors, n=100)
+fitted = ContentSource(ContentConfig(), k=20).fit(TrainingData(ratings, movies, tags))
+recs = fitted.candidates(ratings, n=100)                 # content_scores over its neighbours
+# the steps: build_documents -> ContentEstimator(...).fit -> movie_neighbors / exact_neighbors
 match, similar = similar_movies(movies, neighbors, "Inception", k=10)
 """
 
@@ -40,10 +39,10 @@ from recsys.content._similar import (
 )
 from recsys.content._train import (
     METHODS,
-    ContentResult,
+    ContentSource,
+    FittedContent,
     choose_method,
     neighbors_by,
-    train_content,
 )
 
 __all__ = [
@@ -57,7 +56,8 @@ __all__ = [
     "ContentConfig",
     "ContentEstimator",
     "ContentModel",
-    "ContentResult",
+    "ContentSource",
+    "FittedContent",
     "Match",
     "TitleNotFoundError",
     "build_documents",
@@ -73,7 +73,6 @@ __all__ = [
     "similar_movies",
     "title_tokens",
     "top_k",
-    "train_content",
     "user_weights",
     "value_tokens",
     "word_tokens",

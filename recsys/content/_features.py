@@ -52,6 +52,7 @@ class ContentConfig:
     measured 0.892 in Spark;
     ``benchmarks/content.py curve`` / ``lsh``, docs/content.md)."""
     seed: int = 42
+    """Seed of the LSH projections."""
     exact_max_rows_per_pair: float = 4.0
     """``method="auto"`` computes neighbours exactly while the inverted-index join
     (:meth:`ContentModel.exact_join_rows`) has at most this many rows per movie pair, with LSH
@@ -105,7 +106,6 @@ class ContentEstimator:
         return ContentModel(tfidf).with_lsh(p.bucket_length, p.num_hash_tables, p.seed)
 
 
-TERM, WEIGHT = "term", C.WEIGHT
 _TOKEN, _IDF, _COUNT = "_token", "_idf", "_count"
 
 
@@ -156,7 +156,7 @@ class ContentModel:
         schema = StructType(
             [
                 StructField(_TOKEN, StringType(), False),
-                StructField(TERM, IntegerType(), False),
+                StructField(C.TERM, IntegerType(), False),
                 StructField(_IDF, DoubleType(), False),
             ]
         )
@@ -172,10 +172,10 @@ class ContentModel:
             .agg(F.count("*").alias(_COUNT))
         )
         weighted = counts.join(F.broadcast(self._terms(documents.sparkSession)), _TOKEN).select(
-            C.MOVIE_ID, TERM, (F.col(_COUNT) * F.col(_IDF)).alias(WEIGHT)
+            C.MOVIE_ID, C.TERM, (F.col(_COUNT) * F.col(_IDF)).alias(C.WEIGHT)
         )
-        norm = F.sqrt(F.sum(F.col(WEIGHT) * F.col(WEIGHT)).over(Window.partitionBy(C.MOVIE_ID)))
-        return weighted.select(C.MOVIE_ID, TERM, (F.col(WEIGHT) / norm).alias(WEIGHT))
+        norm = F.sqrt(F.sum(F.col(C.WEIGHT) * F.col(C.WEIGHT)).over(Window.partitionBy(C.MOVIE_ID)))
+        return weighted.select(C.MOVIE_ID, C.TERM, (F.col(C.WEIGHT) / norm).alias(C.WEIGHT))
 
     def transform(self, documents: DataFrame) -> DataFrame:
         """Unit TF-IDF vectors and LSH hashes. Movies none of whose tokens has a non-zero

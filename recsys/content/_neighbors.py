@@ -33,8 +33,6 @@ from pyspark.sql.types import (
 
 from recsys import columns as C
 from recsys.content._features import (
-    TERM,
-    WEIGHT,
     ContentModel,
     distance_for_similarity,
     similarity_from_distance,
@@ -94,10 +92,10 @@ def exact_pairs(term_weights: DataFrame, min_similarity: float = 0.0) -> DataFra
     an inverted index over :meth:`ContentModel.term_weights`. The cost is the sum over terms of
     (movies having it)^2: fine for small catalogues and tests, quadratic for a token present in
     most movies."""
-    left = term_weights.select(F.col(C.MOVIE_ID).alias(_A), TERM, F.col(WEIGHT).alias("_wa"))
-    right = term_weights.select(F.col(C.MOVIE_ID).alias(_B), TERM, F.col(WEIGHT).alias("_wb"))
+    left = term_weights.select(F.col(C.MOVIE_ID).alias(_A), C.TERM, F.col(C.WEIGHT).alias("_wa"))
+    right = term_weights.select(F.col(C.MOVIE_ID).alias(_B), C.TERM, F.col(C.WEIGHT).alias("_wb"))
     return (
-        left.join(right, TERM)
+        left.join(right, C.TERM)
         .where(F.col(_A) < F.col(_B))
         .groupBy(_A, _B)
         .agg(F.sum(F.col("_wa") * F.col("_wb")).alias(C.SIMILARITY))
@@ -163,8 +161,8 @@ class _TermIndex:
     @classmethod
     def build(cls, entries: pd.DataFrame) -> _TermIndex:
         movie_ids, movie = np.unique(entries[C.MOVIE_ID].to_numpy(np.int64), return_inverse=True)
-        _, term = np.unique(entries[TERM].to_numpy(np.int64), return_inverse=True)
-        weight = entries[WEIGHT].to_numpy(np.float64)
+        _, term = np.unique(entries[C.TERM].to_numpy(np.int64), return_inverse=True)
+        weight = entries[C.WEIGHT].to_numpy(np.float64)
         by_movie, by_term = np.lexsort((term, movie)), np.lexsort((movie, term))
         return cls(
             movie_ids=movie_ids,

@@ -19,6 +19,7 @@ Definitions follow Microsoft Recommenders' MovieLens benchmark (``python_stratif
 from recsys.evaluation._baselines import most_popular, random_recs
 from recsys.evaluation._metrics import (
     beyond_accuracy_metrics,
+    intra_list_diversity,
     popularity_ranks,
     ranking_metrics,
     rating_metrics,
@@ -30,15 +31,24 @@ from recsys.evaluation._report import (
     format_metrics,
     metrics_rows,
 )
-from recsys.evaluation._splits import SplitError, random_split, stratified_split, temporal_split
+from recsys.evaluation._splits import (
+    SPLITS,
+    SplitError,
+    random_split,
+    split_by_name,
+    stratified_split,
+    temporal_split,
+)
 
 __all__ = [
     "METRICS_SCHEMA",
+    "SPLITS",
     "SplitError",
     "beyond_accuracy_metrics",
     "evaluate_models",
     "evaluate_recs",
     "format_metrics",
+    "intra_list_diversity",
     "metrics_rows",
     "most_popular",
     "popularity_ranks",
@@ -46,6 +56,7 @@ __all__ = [
     "random_split",
     "ranking_metrics",
     "rating_metrics",
+    "split_by_name",
     "stratified_split",
     "temporal_split",
 ]

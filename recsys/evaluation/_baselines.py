@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from recsys import columns as C
+from recsys.candidates import top_n_unrated
 from recsys.errors import RecsysError
 
 _BY = ("count", "damped_mean")
@@ -18,18 +19,8 @@ _BY = ("count", "damped_mean")
 
 def _finish(candidates: DataFrame, train: DataFrame, k: int, order: list) -> DataFrame:
     """Drop rated movies, rank what is left per user, keep the top ``k``."""
-    rated = train.select(C.USER_ID, C.MOVIE_ID)
-    w = Window.partitionBy(C.USER_ID).orderBy(*order)
-    return (
-        candidates.join(rated, [C.USER_ID, C.MOVIE_ID], "left_anti")
-        .withColumn(C.RANK, F.row_number().over(w))
-        .filter(F.col(C.RANK) <= k)
-        .select(
-            C.USER_ID,
-            C.MOVIE_ID,
-            F.col(C.SCORE).cast("double").alias(C.SCORE),
-            F.col(C.RANK).cast("int").alias(C.RANK),
-        )
+    return top_n_unrated(candidates, k, rated=train, order=order).select(
+        C.USER_ID, C.MOVIE_ID, F.col(C.SCORE).cast("double").alias(C.SCORE), C.RANK
     )
 
 

@@ -113,3 +113,22 @@ def temporal_split(
     train = flagged.filter(~F.col("_test")).drop(*helper)
     test = flagged.filter(F.col("_test")).drop(*helper)
     return train, test
+
+
+SPLITS: tuple[str, ...] = ("stratified", "random", "temporal")
+"""The evaluation protocol's splits by name (:func:`split_by_name`)."""
+
+
+def split_by_name(
+    ratings: DataFrame, name: str, ratio: float = 0.75, seed: int = 42
+) -> tuple[DataFrame, DataFrame]:
+    """(train, test) by the split's name, with ``ratio`` of each user's ratings (``random``: of
+    all ratings) in train; ``temporal`` holds out each user's latest ``1 - ratio``. The one
+    place train-als and evaluate get their splits from."""
+    if name == "stratified":
+        return stratified_split(ratings, ratio=ratio, seed=seed)
+    if name == "random":
+        return random_split(ratings, ratio=ratio, seed=seed)
+    if name == "temporal":
+        return temporal_split(ratings, holdout=round(1.0 - ratio, 6))
+    raise SplitError(f"unknown split {name!r}; choose one of {', '.join(SPLITS)}")

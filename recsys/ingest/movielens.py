@@ -40,7 +40,6 @@ REQUIRED: dict[str, set[str]] = {
     "ml-1m": {"ratings", "movies"},
     "ml-latest": {"ratings", "movies"},
 }
-SCALES = {"ml-100k": V.FIVE_STARS, "ml-1m": V.FIVE_STARS, "ml-latest": V.HALF_STARS}
 CSV_HEADERS = {
     "ratings.csv": "userId,movieId,rating,timestamp",
     "movies.csv": "movieId,title,genres",

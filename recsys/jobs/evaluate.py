@@ -31,8 +31,7 @@ from recsys.evaluation import (
     metrics_rows,
     most_popular,
     random_recs,
-    stratified_split,
-    temporal_split,
+    split_by_name,
 )
 from recsys.jobs import recommend as recommend_job
 from recsys.jobs import train_als, train_content
@@ -40,6 +39,7 @@ from recsys.jobs._context import JobContext
 from recsys.jobs._result import JobResult, write_metrics
 from recsys.lakehouse import Lake
 from recsys.runs import T_RUNS, RunRecorder
+from recsys.schemas import RECS
 
 JOB = "evaluate"
 
@@ -50,19 +50,23 @@ MODEL_TABLES: dict[str, str] = {
     "blend": C.T_RECOMMENDATIONS,
 }
 BASELINES: tuple[str, ...] = ("most-popular", "most-popular-rated", "random")
-SPLITS: tuple[str, ...] = ("stratified", "temporal")
 SCRATCH = "_eval"
 
 
 @dataclass(frozen=True)
 class EvaluateConfig:
     split: str = "stratified"
-    """``stratified`` (each user's ratings shuffled, ``ratio`` to train) or ``temporal`` (each
-    user's latest ``1 - ratio`` held out)."""
+    """``stratified`` (each user's ratings shuffled, ``ratio`` to train), ``random`` (each rating
+    to train with probability ``ratio``) or ``temporal`` (each user's latest ``1 - ratio`` held
+    out)."""
     ratio: float = 0.75
+    """Share of each user's ratings in train."""
     seed: int = 42
+    """Seed of the split's hash."""
     k: int = 10
+    """Cut-off of every metric."""
     models: tuple[str, ...] = (*MODEL_TABLES, *BASELINES)
+    """Models scored: the retrained jobs (``als``, ``content``, ``blend``) and the baselines."""
     keep_scratch: bool = False
     """Keep the scratch lake (its tables show what each model recommended on the split)."""
     dataset: str | None = None
@@ -107,14 +111,6 @@ class HoldoutResult:
     seconds: float = 0.0
 
 
-def split_ratings(ratings: DataFrame, spec: EvaluateConfig) -> tuple[DataFrame, DataFrame]:
-    if spec.split == "stratified":
-        return stratified_split(ratings, ratio=spec.ratio, seed=spec.seed)
-    if spec.split == "temporal":
-        return temporal_split(ratings, holdout=round(1.0 - spec.ratio, 6))
-    raise ValueError(f"unknown split {spec.split!r}; choose one of {SPLITS}")
-
-
 def _write_scratch(lake: Lake, scratch: Lake, train: DataFrame, test: DataFrame) -> None:
     """The train ratings and the catalogue; tags a user put on a held-out movie are dropped."""
     scratch.overwrite(C.T_RATINGS, train, job="evaluate")
@@ -139,16 +135,6 @@ def _retrain(ctx: JobContext, spec: EvaluateConfig) -> None:
         recommend_job.run(ctx, replace(spec.recommend, similar_k=0))
 
 
-def _recs(table: DataFrame) -> DataFrame:
-    """The recommendation contract from a model's table (ranks from the table when present)."""
-    if C.RANK in table.columns:
-        return table.select(C.USER_ID, C.MOVIE_ID, C.SCORE, C.RANK)
-    from pyspark.sql import Window
-
-    w = Window.partitionBy(C.USER_ID).orderBy(F.col(C.SCORE).desc(), C.MOVIE_ID)
-    return table.select(C.USER_ID, C.MOVIE_ID, C.SCORE, F.row_number().over(w).alias(C.RANK))
-
-
 def evaluate_holdout(
     ctx: JobContext, run_id: str, dataset: str, spec: EvaluateConfig
 ) -> HoldoutResult:
@@ -157,7 +143,7 @@ def evaluate_holdout(
     t0 = time.perf_counter()
     lake: Lake = ctx.lake
     ratings = lake.read(C.T_RATINGS).select(C.USER_ID, C.MOVIE_ID, C.RATING, C.RATED_AT)
-    train, test = split_ratings(ratings, spec)
+    train, test = split_by_name(ratings, spec.split, spec.ratio, spec.seed)
     movies = lake.read(C.T_MOVIES) if lake.exists(C.T_MOVIES) else None
     result = HoldoutResult(run_id=run_id, dataset=dataset, spec=spec)
 
@@ -176,7 +162,7 @@ def evaluate_holdout(
         outputs: dict[str, DataFrame] = {}
         for model, table in MODEL_TABLES.items():
             if model in spec.models:
-                outputs[model] = _recs(scratch.lake.read(table))
+                outputs[model] = scratch.lake.read(table).select(*RECS.fieldNames())
         if "most-popular" in spec.models:
             outputs["most-popular"] = most_popular(train, test_users, k=spec.k)
         if "most-popular-rated" in spec.models:

@@ -22,8 +22,10 @@ __all__ = ["IngestConfig", "IngestSummary", "dataset_label", "ingest", "run"]
 @dataclass(frozen=True)
 class IngestConfig:
     source: Any = "synthetic"
-    """``"synthetic"`` or a :class:`SyntheticConfig`; a MovieLens name (``ml-100k``...) or a
-    path to a MovieLens zip / folder; or a :class:`GenericSource` (any ratings file)."""
+    """``synthetic`` (the default data), a MovieLens name (``ml-100k``, ``ml-1m``,
+    ``ml-latest-small``, ``ml-25m``, ``ml-32m``) or a path to a MovieLens zip / folder (from
+    Python also a :class:`SyntheticConfig` or a :class:`GenericSource`; on the command line
+    ``--size`` and ``--ratings --map``)."""
     mirror: str | None = None
     """Folder of MovieLens zips used instead of downloading (default: ``data.mirror``)."""
     dataset: str | None = None

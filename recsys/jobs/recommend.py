@@ -21,6 +21,7 @@ from recsys.errors import MissingInputError
 from recsys.jobs._context import JobContext
 from recsys.jobs._result import JobResult
 from recsys.lakehouse import Lake
+from recsys.neighbors.ease import FittedEase
 from recsys.neighbors.knn import item_neighbors
 from recsys.runs import RunRecorder
 
@@ -99,6 +100,9 @@ def run(
                 run.wrote(C.T_SIMILAR_MOVIES, version, rows=n_similar)
         for frame in (*frames.values(), ratings):
             frame.unpersist()
+        for model in sources.fitted.values():
+            if isinstance(model, FittedEase):
+                model.unpersist()
     names = sorted(sources.frames)
     summary = (
         f"recommend {run.run_id}: {C.T_RECOMMENDATIONS} {stats['rows']} rows for "

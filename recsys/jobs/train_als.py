@@ -27,9 +27,11 @@ MODELS_DIR = "_models/als"
 
 @dataclass(frozen=True)
 class TrainAlsConfig:
-    als: ALSConfig = field(default_factory=lambda: config_for("implicit"))
+    model: ALSConfig = field(default_factory=lambda: config_for("implicit"))
+    """The ALS settings (with ``grid``: the values not searched)."""
     grid: dict[str, list[Any]] | None = None
-    """Values to search on a validation split of train (``None``: fit ``als`` as given)."""
+    """Values to search on a validation split of train, e.g. ``{rank: [32, 64]}`` (``None``: fit
+    ``model`` as given)."""
     split: str = "stratified"
     """Held-out evaluation split (``none``: train on everything, no metrics)."""
     k: int = 10
@@ -39,6 +41,7 @@ class TrainAlsConfig:
     dataset: str = "lake"
     """Label of the data in ``metrics``."""
     run_id: str | None = None
+    """The run's id (default: ``train_als-<UTC time>-<random>``)."""
     baselines: bool = True
     """Score most-popular next to ALS on the held-out split."""
     candidates_only: bool = False
@@ -46,7 +49,7 @@ class TrainAlsConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **self.als.to_dict(),
+            **self.model.to_dict(),
             "grid": self.grid,
             "split": self.split,
             "k": self.k,
@@ -62,13 +65,13 @@ def run(ctx: JobContext, config: TrainAlsConfig = TrainAlsConfig()) -> JobResult
         with run.timed("train_als"):
             result = train_als(
                 ratings,
-                config.als,
+                config.model,
                 config.grid,
                 movies=movies,
                 split=config.split,
                 k=config.k,
                 top=config.top_n,
-                seed=config.als.seed,
+                seed=config.model.seed,
                 baselines=config.baselines,
                 log=ctx.log,
             )

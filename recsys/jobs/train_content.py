@@ -3,10 +3,11 @@ user's ``content_scores``, save the model under ``<lake>/_models/content/<run id
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from recsys import columns as C
-from recsys.content import DEFAULT_K, DEFAULT_N, ContentConfig, content_scores, train_content
+from recsys.candidates import TrainingData
+from recsys.content import DEFAULT_K, DEFAULT_N, ContentConfig, ContentSource
 from recsys.jobs._context import JobContext
 from recsys.jobs._result import JobResult
 from recsys.runs import RunRecorder
@@ -16,7 +17,8 @@ JOB = "train_content"
 
 @dataclass(frozen=True)
 class TrainContentConfig:
-    params: ContentConfig = field(default_factory=ContentConfig)
+    model: ContentConfig = field(default_factory=ContentConfig)
+    """TF-IDF and LSH settings."""
     k: int = DEFAULT_K
     """Neighbours kept per movie."""
     n: int = DEFAULT_N
@@ -26,7 +28,7 @@ class TrainContentConfig:
     ``params.exact_max_rows_per_pair`` rows per movie pair)."""
 
     def to_dict(self) -> dict[str, object]:
-        return {**self.params.to_dict(), "k": self.k, "n": self.n, "method": self.method}
+        return {**self.model.to_dict(), "k": self.k, "n": self.n, "method": self.method}
 
 
 def model_path(lake_root: str, run_id: str) -> str:
@@ -40,7 +42,8 @@ def run(ctx: JobContext, config: TrainContentConfig = TrainContentConfig()) -> J
         tags = run.read(C.T_TAGS) if lake.exists(C.T_TAGS) else None
         ratings = run.read(C.T_RATINGS)
         with run.timed("fit"):
-            result = train_content(movies, tags, config.params, k=config.k, method=config.method)
+            source = ContentSource(config.model, k=config.k, method=config.method)
+            result = source.fit(TrainingData(ratings, movies, tags))
             run.params["method_used"] = result.method
             path = model_path(lake.root, run.run_id)
             result.model.save(path)
@@ -50,7 +53,7 @@ def run(ctx: JobContext, config: TrainContentConfig = TrainContentConfig()) -> J
             run.wrote(C.T_MOVIE_NEIGHBORS, version, rows=lake.count(C.T_MOVIE_NEIGHBORS, version))
         with run.timed("scores"):
             # score from the written table: the neighbour join is not recomputed
-            scores = content_scores(ratings, neighbors, n=config.n)
+            scores = replace(result, neighbors=neighbors).candidates(ratings, n=config.n)
             version = lake.overwrite(C.T_CONTENT_SCORES, scores, run_id=run.run_id)
             run.wrote(C.T_CONTENT_SCORES, version, rows=lake.count(C.T_CONTENT_SCORES, version))
         result.documents.unpersist()

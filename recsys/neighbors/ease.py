@@ -37,10 +37,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
+from recsys.candidates import TrainingData
 from recsys.neighbors.knn import KnnConfig, LinkIndex, itemknn_scores, link_index
 from recsys.vectorised import lookup, top_positions, typed_frame, udf_groups
 
-__all__ = ["EASE_WEIGHTS", "EaseConfig", "ease_scores", "ease_weights"]
+__all__ = ["EASE_WEIGHTS", "EaseConfig", "EaseSource", "FittedEase", "ease_scores", "ease_weights"]
 
 EASE_WEIGHTS = StructType(
     [
@@ -71,6 +72,7 @@ class EaseConfig:
     other's ``max_corated`` most similar; exact when the catalogue has at most this many
     movies."""
     seed: int = 42
+    """Seed of the per-user cap's sample."""
 
     def __post_init__(self) -> None:
         if self.max_corated < self.k:
@@ -217,6 +219,28 @@ def ease_weights(ratings: DataFrame, params: EaseConfig = EaseConfig()) -> DataF
     index.unpersist()
     co.unpersist()
     return weights
+
+
+@dataclass(frozen=True)
+class EaseSource:
+    """Neighbourhood EASE as a candidate source (:mod:`recsys.candidates`)."""
+
+    config: EaseConfig = EaseConfig()
+
+    def fit(self, data: TrainingData) -> FittedEase:
+        return FittedEase(ease_weights(data.ratings, self.config))
+
+
+@dataclass(frozen=True)
+class FittedEase:
+    weights: DataFrame
+    """:func:`ease_weights`' persisted table; :meth:`unpersist` when done."""
+
+    def candidates(self, ratings: DataFrame, n: int) -> DataFrame:
+        return ease_scores(ratings, self.weights, n=n)
+
+    def unpersist(self) -> None:
+        self.weights.unpersist()
 
 
 def ease_scores(ratings: DataFrame, weights: DataFrame, n: int = 100) -> DataFrame:

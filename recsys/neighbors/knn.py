@@ -40,13 +40,18 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, StructType
 
 from recsys import columns as C
+from recsys.candidates import TrainingData
 from recsys.schemas import RECS
 from recsys.vectorised import csr_ranges, lookup, top_positions, typed_frame, udf_groups
 
 __all__ = [
     "NEIGHBORS_SCHEMA",
+    "FittedItemKnn",
+    "FittedUserKnn",
+    "ItemKnnSource",
     "KnnConfig",
     "LinkIndex",
+    "UserKnnSource",
     "block_neighbors",
     "item_neighbors",
     "itemknn_scores",
@@ -89,9 +94,51 @@ class KnnConfig:
     candidate_pop: float = 0.0
     """Divide a candidate's final score by (n_j + 1)^candidate_pop (popularity debiasing)."""
     seed: int = 42
+    """Seed of the cap's sample (``max_per_via``)."""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ItemKnnSource:
+    """Item-kNN as a candidate source (:mod:`recsys.candidates`): the fit is the neighbour
+    table, the candidates :func:`itemknn_scores` over it."""
+
+    config: KnnConfig = KnnConfig()
+
+    def fit(self, data: TrainingData) -> FittedItemKnn:
+        return FittedItemKnn(item_neighbors(data.ratings, self.config), self.config)
+
+
+@dataclass(frozen=True)
+class FittedItemKnn:
+    neighbors: DataFrame
+    """:func:`item_neighbors`' table (lazy; the recommend job writes it and passes it back)."""
+    config: KnnConfig = KnnConfig()
+
+    def candidates(self, ratings: DataFrame, n: int) -> DataFrame:
+        return itemknn_scores(ratings, self.neighbors, n=n, candidate_pop=self.config.candidate_pop)
+
+
+@dataclass(frozen=True)
+class UserKnnSource:
+    """User-kNN as a candidate source: the fit is the user neighbour table, the candidates
+    :func:`userknn_scores` over it."""
+
+    config: KnnConfig = KnnConfig()
+
+    def fit(self, data: TrainingData) -> FittedUserKnn:
+        return FittedUserKnn(user_neighbors(data.ratings, self.config), self.config)
+
+
+@dataclass(frozen=True)
+class FittedUserKnn:
+    neighbors: DataFrame
+    config: KnnConfig = KnnConfig()
+
+    def candidates(self, ratings: DataFrame, n: int) -> DataFrame:
+        return userknn_scores(ratings, self.neighbors, n=n, candidate_pop=self.config.candidate_pop)
 
 
 def item_neighbors(ratings: DataFrame, params: KnnConfig = KnnConfig()) -> DataFrame:

@@ -1,4 +1,4 @@
-"""Choosing blend weights on a validation split: every weight combination in one Spark job.
+"""benchmarks/blend.py's weight search on a validation split: every combination in one Spark job.
 
 The normalised candidates (:func:`recsys.blend.combine_candidates`) are cross-joined with a
 small table of weight combinations; each combination's top-k per user is scored against the
@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
 
 from recsys import columns as C
-from recsys.blend._weights import SCORE_COLUMNS, SOURCES
+from recsys.blend import SCORE_COLUMNS, SOURCES
 
 COMBO = "combo"
 
