@@ -16,8 +16,10 @@ only overrides keys (:func:`updated`). ``recsys config`` prints every setting wi
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass, replace
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
@@ -32,8 +34,8 @@ CONF_DIR_ENV = "RECSYS_CONF_DIR"
 LAKE_ROOT_ENV = "RECSYS_LAKE_ROOT"
 
 
-class ConfigError(RecsysError):
-    """A profile cannot be found or holds an unknown or ill-typed key."""
+class ConfigError(RecsysError, ValueError):
+    """A profile cannot be found or holds an unknown, ill-typed or out-of-range value."""
 
 
 @dataclass(frozen=True)
@@ -101,17 +103,26 @@ _FREE_FORM = {("spark", "conf")}
 """Mappings whose keys contain dots themselves (Spark's own setting names)."""
 
 
-def conf_dirs() -> list[Path]:
-    """Where named profiles are looked up, first match wins."""
-    dirs = []
+def check_choice(where: str, value: object, choices: Sequence[object]) -> None:
+    """Refuse a setting outside its choices when the config is built, not when a job uses it
+    (a bad ``evaluate.split`` must not surface after four pipeline stages)."""
+    if value not in choices:
+        raise ConfigError(f"{where} must be one of {', '.join(map(str, choices))}; got {value!r}")
+
+
+def conf_dirs() -> list[Path | Traversable]:
+    """Where named profiles are looked up, first match wins. The shipped ones are package data,
+    read through importlib.resources so they are found in a wheel and in a zip shipped with
+    ``--py-files`` alike."""
+    dirs: list[Path | Traversable] = []
     if os.environ.get(CONF_DIR_ENV):
         dirs.append(Path(os.environ[CONF_DIR_ENV]))
     dirs.append(Path.cwd() / "conf")
-    dirs.append(Path(__file__).resolve().parent / "conf")  # shipped in the wheel
+    dirs.append(resources.files("recsys").joinpath("conf"))
     return dirs
 
 
-def profile_path(profile: str) -> Path:
+def profile_path(profile: str) -> Path | Traversable:
     candidate = Path(profile).expanduser()
     if candidate.suffix in {".yaml", ".yml"}:
         if candidate.is_file():
@@ -146,7 +157,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 def _apply(raw: dict[str, Any], path: list[str], value: Any) -> None:
     node = raw
     for part in path[:-1]:
-        node = node.setdefault(part, {})
+        if node.get(part) is None:  # absent, or a source switched off: set a key in it anew
+            node[part] = {}
+        node = node[part]
         if not isinstance(node, dict):
             raise ConfigError(f"cannot set {'.'.join(path)}: {part} is not a section")
     node[path[-1]] = value
@@ -223,15 +236,24 @@ def update_fields(instance: T, values: Mapping[str, Any], where: str) -> T:
     if not isinstance(values, Mapping) or not is_dataclass(instance):
         raise ConfigError(f"{where}: not a section of keys")
     hints = get_type_hints(type(instance))
-    known = {f.name for f in fields(instance)}
-    unknown = sorted(set(values) - known)
+    known = {f.name: f for f in fields(instance)}
+    unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown key(s) {[f'{where}.{k}' for k in unknown]}; known: "
                           f"{sorted(known)}")  # fmt: skip
     changes: dict[str, Any] = {}
     for key, value in values.items():
-        changes[key] = _value(getattr(instance, key), hints[key], value, f"{where}.{key}")
+        current = getattr(instance, key)
+        if current is None:  # an optional config switched off: set keys on its default
+            current = _default(known[key])
+        changes[key] = _value(current, hints[key], value, f"{where}.{key}")
     return replace(instance, **changes)
+
+
+def _default(f: Field) -> Any:
+    if f.default is not MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not MISSING else None
 
 
 def _value(current: Any, hint: Any, value: Any, where: str) -> Any:

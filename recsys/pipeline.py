@@ -113,12 +113,13 @@ def run_pipeline(
     config: PipelineConfig | None = None,
     on_stage: Callable[[StageResult], None] | None = None,
 ) -> PipelineResult:
-    """Run ``config.stages`` in pipeline order and return each stage's job result.
+    """Run ``config.stages`` in pipeline order (default: every stage, configured by the
+    context's profile) and return each stage's job result.
 
     ``on_stage`` is called after each stage, e.g. to print progress. A failing stage stops the
     pipeline (its exception propagates); the ``pipeline`` row in ``runs`` records which.
     """
-    config = config or PipelineConfig()
+    config = config or PipelineConfig.from_settings(ctx.settings)
     result = PipelineResult(run_id=new_run_id("pipeline"), lake_root=ctx.lake.root)
     params: dict[str, Any] = {"stages": list(config.stages), "stage_run_ids": {}}
     with RunRecorder(ctx.lake, "pipeline", params=params, run_id=result.run_id) as run:

@@ -160,3 +160,76 @@ def test_shipped_profiles_hold_no_default_values():
             base = defaults.get(section) or SECTIONS[section]()
             for key, value in (values or {}).items():
                 assert as_mapping(getattr(base, key)) != value, f"{path.name}: {section}.{key}"
+
+
+def test_a_new_als_mode_resets_only_that_modes_own_defaults(tmp_path):
+    from recsys.cli.train_als import config
+
+    profile = _profile(tmp_path, {"train_als": {"model": {"seed": 7, "num_blocks": 16}}})
+    args = build_parser("train-als").parse_args(["train-als", "--mode", "explicit"])
+    got = config(args, load_settings(profile)).model
+    assert (got.mode, got.rank, got.reg_param) == ("explicit", 20, 0.15)  # the mode's
+    assert (got.seed, got.num_blocks) == (7, 16)  # the profile's, kept
+    searched = build_parser("train-als").parse_args(["train-als", "--rank", "4,8"])
+    assert config(searched, load_settings(profile)).grid == {"rank": [4, 8]}
+
+
+def test_set_before_and_after_the_command_both_apply():
+    from recsys.cli import overrides
+
+    argv = ["--set", "recommend.n=3", "recommend", "--set", "recommend.candidates=9"]
+    args = build_parser("recommend").parse_args(argv)
+    assert overrides(args) == ["recommend.n=3", "recommend.candidates=9"]
+
+
+def test_a_source_switched_off_comes_back_with_its_own_defaults(tmp_path):
+    profile = _profile(tmp_path, {"recommend": {"user_knn": None}})
+    got = job_config(load_settings(profile, ["recommend.user_knn.k=100"]), "recommend")
+    assert got.user_knn.k == 100 and got.user_knn.candidate_pop == USER_KNN.candidate_pop
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["evaluate.split=bogus", "train_als.split=bogus", "train_content.method=fastest",
+     "recommend.normalization=max", "recommend.diversity=2", "recommend.ease.max_corated=5"],
+)  # fmt: skip
+def test_out_of_range_choices_fail_when_the_config_is_built(override):
+    """Before any stage runs (the pipeline builds every config first), as a one-line error."""
+    from recsys.config import ConfigError
+
+    with pytest.raises(ConfigError, match=override.split("=")[0].split(".")[-1]):
+        PipelineConfig.from_settings(load_settings("test", [override]))
+
+
+def test_synthetic_flags_against_a_profile_with_another_source_are_refused(tmp_path):
+    from recsys.cli.ingest import config
+    from recsys.errors import InputError
+
+    settings = load_settings(_profile(tmp_path, {"ingest": {"source": "ml-100k"}}))
+    parse = build_parser("ingest").parse_args
+    assert config(parse(["ingest"]), settings).source == "ml-100k"
+    with pytest.raises(InputError, match=r"profile's ingest\.source is 'ml-100k'"):
+        config(parse(["ingest", "--seed", "5"]), settings)
+    assert (
+        config(parse(["ingest", "--source", "synthetic", "--seed", "5"]), settings).source.seed == 5
+    )
+
+
+def test_shipped_profiles_are_found_when_the_package_is_a_zip(tmp_path):
+    """`spark-submit --py-files recsys.zip` (docs/cluster.md): the profiles are read through
+    importlib.resources, from inside the zip."""
+    import shutil
+    import subprocess
+    import sys
+
+    archive = shutil.make_archive(str(tmp_path / "recsys"), "zip", REPO, "recsys")
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import recsys.config as c; "
+        "assert c.__file__.startswith(sys.argv[1]), c.__file__; "
+        "print(c.load_settings('cluster').spark.shuffle_partitions)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, archive], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "200"

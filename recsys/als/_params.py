@@ -84,9 +84,10 @@ class ALSConfig:
 
     def updated(self, values: Mapping[str, Any], where: str = "als") -> ALSConfig:
         """This config with ``values`` (a profile section or ``--set``) applied; a new
-        ``mode`` starts from that mode's defaults (:data:`MODE_DEFAULTS`)."""
+        ``mode`` first resets that mode's keys to its defaults (:data:`MODE_DEFAULTS`: rank,
+        regularisation...), keeping every other setting (seed, blocks...)."""
         mode = values.get("mode", self.mode) if isinstance(values, Mapping) else self.mode
-        base = self if mode == self.mode else config_for(mode)
+        base = self if mode == self.mode else replace(self, mode=mode, **MODE_DEFAULTS[mode])
         return update_fields(base, values, where)
 
     def tuned(self) -> dict[str, Any]:

@@ -22,10 +22,12 @@ from pyspark.sql.types import (
 from recsys import columns as C
 from recsys.blend._blend import blend
 from recsys.blend._coldstart import PopularitySource
+from recsys.blend._normalize import METHODS
 from recsys.blend._reasons import attach_reasons
 from recsys.blend._rerank import mmr_rerank
 from recsys.blend._weights import DEFAULT_WEIGHTS, BlendWeights
 from recsys.candidates import CandidateModel, CandidateSource, TrainingData
+from recsys.config import ConfigError, check_choice
 from recsys.neighbors.ease import EaseConfig, EaseSource
 from recsys.neighbors.knn import FittedItemKnn, ItemKnnSource, KnnConfig, UserKnnSource
 
@@ -71,16 +73,25 @@ class RecommendConfig:
     normalization: str = "minmax"
     """Per-user score normalisation before blending: ``minmax``, ``rank`` or ``zscore``."""
     item_knn: KnnConfig = ITEM_KNN
+    """Item-kNN (always on: its neighbours also feed ``similar_movies``)."""
     user_knn: KnnConfig | None = USER_KNN
-    """None switches the user-kNN source off."""
+    """User-kNN; null (``--set recommend.user_knn=null``) switches the source off."""
     ease: EaseConfig | None = EASE
-    """Neighbourhood EASE (:mod:`recsys.neighbors.ease`); None switches the source off."""
+    """Neighbourhood EASE (:mod:`recsys.neighbors.ease`); null switches the source off."""
     weights: BlendWeights = DEFAULT_WEIGHTS
     """Blend weights by history bucket (``buckets``: label, max_history, weights per source), or
     a YAML/JSON file's path; `recsys config recommend` prints the defaults whole."""
     similar_k: int = 20
     """Movies kept per movie in ``similar_movies``; 0 skips that table (a scoring run, such as
     the evaluate stage's, reads only ``recommendations``)."""
+
+    def __post_init__(self) -> None:
+        check_choice("recommend.normalization", self.normalization, METHODS)
+        if not 0.0 <= self.diversity <= 1.0 or self.n < 1 or self.candidates < 1:
+            raise ConfigError(
+                "recommend needs n >= 1, candidates >= 1 and diversity in [0, 1]; got "
+                f"n={self.n} candidates={self.candidates} diversity={self.diversity}"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -28,8 +28,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
-    """The options every command takes, before or after the command's name (after it wins);
-    the sub-command's copies leave absent options to the top level's defaults."""
+    """The options every command takes, before or after the command's name (after it wins;
+    ``--set`` items from both places all apply, in order); the sub-command's copies leave
+    absent options to the top level's defaults."""
 
     def default(value: object) -> object:
         return value if top else argparse.SUPPRESS
@@ -42,8 +43,8 @@ def _common(parser: argparse.ArgumentParser, top: bool = False) -> None:
     )
     parser.add_argument(
         "--set",
-        dest="overrides",
-        action="append",
+        dest="overrides" if top else "overrides_after",  # both kept: a sub-parser's value
+        action="append",  # would replace the top level's
         default=default([]),
         metavar="SECTION.KEY=VALUE",
         help="override a profile key, e.g. --set spark.shuffle_partitions=4 (repeatable)",
@@ -85,7 +86,7 @@ def job_args(command: str, argv: Sequence[str] = ()) -> argparse.Namespace:
 
 def overrides(args: argparse.Namespace) -> list[str]:
     """``--set`` items plus the shortcuts ``--lake-root`` and ``--verbose``."""
-    items = list(args.overrides)
+    items = [*args.overrides, *getattr(args, "overrides_after", [])]
     if args.lake_root:
         items.append(f"lake.root={args.lake_root}")
     if args.verbose:

@@ -145,6 +145,15 @@ def flags(args: argparse.Namespace) -> dict[str, Any]:
 
 def config(args: argparse.Namespace, settings: Settings) -> job.IngestConfig:
     """The job's config; argument errors surface here, before Spark starts."""
+    profiled = settings.jobs.get("ingest", {}).get("source", "synthetic")
+    synthetic_only = ("size", "users", "ratings_per_user", "seed", "movies")
+    if args.source is None and not args.ratings and profiled != "synthetic":
+        given = [n for n in synthetic_only if getattr(args, n, None) is not None]
+        if given:
+            raise InputError(
+                f"--{given[0].replace('_', '-')} describes synthetic data but the profile's "
+                f"ingest.source is {profiled!r}: add --source synthetic"
+            )
     return job_config(settings, "ingest", flags(args))
 
 

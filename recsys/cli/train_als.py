@@ -12,10 +12,9 @@ Examples::
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from typing import Any
 
-from recsys.als import GRIDS, MODE_DEFAULTS, SPLITS, ALSConfig
+from recsys.als import MODE_DEFAULTS, SPLITS, ALSConfig
 from recsys.config import Settings
 from recsys.jobs import JobContext
 from recsys.jobs import train_als as job
@@ -111,15 +110,8 @@ def config(
     """The profile's ``train_als`` section with the flags on top; ``--grid`` (a preset of the
     final mode) and flags with several values make the search grid."""
     chosen = job_config(settings, "train_als", flags(args), base=base)
-    grid = dict(chosen.grid or {})
-    preset = getattr(args, "grid", None)
-    if preset is not None:
-        grid = dict(GRIDS[chosen.model.mode][preset]) if preset != "none" else {}
-    for name in _SEARCHABLE:  # values given on the command line win over the preset
-        values = getattr(args, name, None)
-        if values and (len(values) > 1 or name in grid):
-            grid[name] = values
-    return replace(chosen, grid=grid or None)
+    searched = {name: getattr(args, name, None) for name in _SEARCHABLE}
+    return job.with_grid(chosen, getattr(args, "grid", None), searched)
 
 
 def run(args: argparse.Namespace, ctx: JobContext) -> int:

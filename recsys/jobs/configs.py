@@ -141,6 +141,8 @@ def _rows(config: Any, prefix: str) -> list[str]:
         value = getattr(config, f.name)
         key = f"{prefix}.{f.name}"
         if _is_section(value):
+            if docs.get(f.name):  # what the section is (e.g. that null switches it off)
+                rows.append(f"| `{key}` | (the keys below) | {docs[f.name]} |")
             rows += _rows(value, key)
             continue
         shown = yaml.safe_dump(as_mapping(value), default_flow_style=True, width=10**6).strip()

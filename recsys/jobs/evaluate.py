@@ -24,8 +24,10 @@ from pyspark.storagelevel import StorageLevel
 
 from recsys import columns as C
 from recsys.blend import RecommendConfig
+from recsys.config import check_choice
 from recsys.errors import RecsysError
 from recsys.evaluation import (
+    SPLITS,
     evaluate_models,
     format_metrics,
     metrics_rows,
@@ -60,7 +62,8 @@ class EvaluateConfig:
     to train with probability ``ratio``) or ``temporal`` (each user's latest ``1 - ratio`` held
     out)."""
     ratio: float = 0.75
-    """Share of each user's ratings in train."""
+    """Train share: of each user's ratings (``stratified``, ``temporal``), of all ratings
+    (``random``)."""
     seed: int = 42
     """Seed of the split's hash."""
     k: int = 10
@@ -81,6 +84,7 @@ class EvaluateConfig:
     """The model jobs' configs, retrained on the split as the pipeline runs them."""
 
     def __post_init__(self) -> None:
+        check_choice("evaluate.split", self.split, SPLITS)
         known = (*MODEL_TABLES, *BASELINES)
         unknown = [m for m in self.models if m not in known]
         if unknown:

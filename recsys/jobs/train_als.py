@@ -4,16 +4,18 @@ both factor tables, ``als_candidates``, the saved model, the search table and me
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from recsys import columns as C
-from recsys.als import ALSConfig, config_for, train_als
+from recsys.als import GRIDS, SPLITS, ALSConfig, config_for, train_als
 from recsys.als._schemas import CANDIDATES, SEARCH
 from recsys.als._train import ALSRunResult
+from recsys.config import check_choice
 from recsys.evaluation import format_metrics, metrics_rows
 from recsys.jobs._context import JobContext
 from recsys.jobs._result import JobResult, write_metrics
@@ -28,7 +30,8 @@ MODELS_DIR = "_models/als"
 @dataclass(frozen=True)
 class TrainAlsConfig:
     model: ALSConfig = field(default_factory=lambda: config_for("implicit"))
-    """The ALS settings (with ``grid``: the values not searched)."""
+    """The ALS settings (with ``grid``: the values not searched). Setting ``mode`` resets that
+    mode's own defaults (rank, reg_param, alpha or user_damping, max_iter) first."""
     grid: dict[str, list[Any]] | None = None
     """Values to search on a validation split of train, e.g. ``{rank: [32, 64]}`` (``None``: fit
     ``model`` as given)."""
@@ -47,6 +50,9 @@ class TrainAlsConfig:
     candidates_only: bool = False
     """Write only ``als_candidates`` (scoring runs: no model, no factor tables)."""
 
+    def __post_init__(self) -> None:
+        check_choice("train_als.split", self.split, SPLITS)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.model.to_dict(),
@@ -55,6 +61,21 @@ class TrainAlsConfig:
             "k": self.k,
             "top_n": self.top_n,
         }
+
+
+def with_grid(
+    config: TrainAlsConfig, preset: str | None, values: Mapping[str, list[Any] | None]
+) -> TrainAlsConfig:
+    """``config`` with its search grid: ``preset`` (``none``, ``small``, ``full``: a grid of
+    :data:`recsys.als.GRIDS` for the config's mode; ``None`` keeps ``config.grid``), then
+    ``values`` by parameter (several values are searched; one value replaces a preset's)."""
+    grid = dict(config.grid or {})
+    if preset is not None:
+        grid = dict(GRIDS[config.model.mode][preset]) if preset != "none" else {}
+    for name, given in values.items():
+        if given and (len(given) > 1 or name in grid):
+            grid[name] = list(given)
+    return replace(config, grid=grid or None)
 
 
 def run(ctx: JobContext, config: TrainAlsConfig = TrainAlsConfig()) -> JobResult:

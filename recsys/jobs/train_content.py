@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 
 from recsys import columns as C
 from recsys.candidates import TrainingData
-from recsys.content import DEFAULT_K, DEFAULT_N, ContentConfig, ContentSource
+from recsys.config import check_choice
+from recsys.content import DEFAULT_K, DEFAULT_N, METHODS, ContentConfig, ContentSource
 from recsys.jobs._context import JobContext
 from recsys.jobs._result import JobResult
 from recsys.runs import RunRecorder
@@ -25,7 +26,10 @@ class TrainContentConfig:
     """Content scores kept per user."""
     method: str = "auto"
     """``lsh``, ``exact`` (inverted-index join) or ``auto`` (exact while the join stays within
-    ``params.exact_max_rows_per_pair`` rows per movie pair)."""
+    ``model.exact_max_rows_per_pair`` rows per movie pair)."""
+
+    def __post_init__(self) -> None:
+        check_choice("train_content.method", self.method, METHODS)
 
     def to_dict(self) -> dict[str, object]:
         return {**self.model.to_dict(), "k": self.k, "n": self.n, "method": self.method}

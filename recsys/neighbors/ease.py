@@ -38,6 +38,7 @@ from pyspark.sql.types import ArrayType, DoubleType, IntegerType, StructField, S
 
 from recsys import columns as C
 from recsys.candidates import TrainingData
+from recsys.config import ConfigError
 from recsys.neighbors.knn import KnnConfig, LinkIndex, itemknn_scores, link_index
 from recsys.vectorised import lookup, top_positions, typed_frame, udf_groups
 
@@ -76,8 +77,8 @@ class EaseConfig:
 
     def __post_init__(self) -> None:
         if self.max_corated < self.k:
-            raise ValueError(
-                f"EaseConfig: max_corated ({self.max_corated}) must be at least k ({self.k})"
+            raise ConfigError(
+                f"ease: max_corated ({self.max_corated}) must be at least k ({self.k})"
             )
 
     def as_dict(self) -> dict[str, object]:
