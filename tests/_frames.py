@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import DoubleType, IntegerType, StructField, StructType
+from pyspark.sql.types import IntegerType, StructField, StructType
 
 from recsys import columns as C
 from recsys import schemas as S
@@ -68,4 +68,3 @@ def pairs(spark: SparkSession, rows: Iterable[Sequence]) -> DataFrame:
 
 
 __all__ = ["SCORED", "SCORED_BECAUSE", "T0", "movies", "pairs", "ratings", "recs", "scored", "tags"]
-_ = DoubleType  # the score column's type comes from RECS
