@@ -56,6 +56,12 @@ class SparkSettings:
     """Spark's log level. At ``WARN`` and above, Spark's start-up notices are kept out of the
     job's output (``recsys/resources/log4j2.properties``); ``INFO`` (``recsys --verbose``)
     shows everything."""
+    delta_jars: bool = True
+    """Put Delta Lake's JVM jars on a session this process starts (downloaded once from Maven
+    Central, or ``$RECSYS_MAVEN_REPO``, into ``$RECSYS_JARS_DIR``, default
+    ``~/.cache/recsys/jars``), so ``lake.engine: auto`` writes with delta-spark. ``false``: the
+    pip-only path, where Spark writes Parquet and delta-rs commits. Under spark-submit the
+    submitter's ``--jars``/``--packages`` decide."""
     blas_threads: int | None = 1
     """``OPENBLAS_NUM_THREADS`` (and MKL's) for the driver and executors: ALS calls BLAS from
     every task at once, so threads inside each call only fight the other tasks for cores

@@ -4,7 +4,7 @@ timings), so every output table can be traced to the run and the inputs that mad
     with RunRecorder(lake, "train_als", params={"rank": 64}) as run:
         ratings = run.read("ratings")            # records the version it read
         ...
-        run.wrote("als_candidates", lake.overwrite("als_candidates", df, run_id=run.run_id), rows=n)
+        run.wrote("als_candidates", lake.overwrite("als_candidates", df, **run.commit_info), rows=n)
 
 A failing run is recorded with status ``failed`` and the exception re-raised.
 """
@@ -75,6 +75,12 @@ class RunRecorder:
         self._t0 = 0.0
         self._started = dt.datetime.now(dt.UTC)
 
+    @property
+    def commit_info(self) -> dict[str, str]:
+        """What every commit of this run carries as its Delta ``userMetadata`` (both engines
+        write it as the same JSON object), so a table version leads back to its run."""
+        return {C.RUN_ID: self.run_id, "job": self.job}
+
     def read(self, name: str) -> DataFrame:
         """Read a table at its current version, remembering which version this run used."""
         version = self.lake.version(name)
@@ -119,7 +125,7 @@ class RunRecorder:
             self.timings,
         )
         df = self.lake.spark.createDataFrame([row], RUNS)
-        self.lake.append(T_RUNS, df, run_id=self.run_id)
+        self.lake.append(T_RUNS, df, **self.commit_info)
 
 
 class _Timer:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from importlib import resources
 
 from pyspark.sql import SparkSession
 
 from recsys.config import SparkSettings
+from recsys.jvm_packages import DELTA_SQL_CONF, fetch, has_delta_classes
 
 # Settings every profile gets: reproducible timestamps, Arrow transfers, AQE, and Parquet that
 # other Delta readers (delta-rs, DuckDB, Polars) understand.
@@ -41,10 +43,22 @@ LOG4J2_CONF = str(resources.files("recsys.resources").joinpath("log4j2.propertie
 """Spark's logging without its start-up notices (a file inside the installed package)."""
 
 
-def spark_conf(settings: SparkSettings) -> dict[str, str]:
-    """The full ``spark.*`` mapping a profile asks for (profile ``conf`` wins over defaults)."""
+def spark_conf(settings: SparkSettings, jars: Sequence[str] = ()) -> dict[str, str]:
+    """The full ``spark.*`` mapping a profile asks for (profile ``conf`` wins over defaults);
+    ``jars``: Delta's jars, with the SQL settings Delta needs next to them."""
     conf = dict(BASE_CONF)
     conf["spark.sql.shuffle.partitions"] = str(settings.shuffle_partitions)
+    local = (settings.master or "").startswith("local")
+    if jars:
+        conf["spark.jars"] = ",".join(map(str, jars))
+        conf.update(DELTA_SQL_CONF)
+        if local:
+            # Delta's defaults (50 partitions to rebuild a table's state, 10,000 to list files
+            # for a vacuum) are sized for clusters; a local run spends seconds on empty tasks.
+            conf["spark.databricks.delta.snapshotPartitions"] = str(settings.shuffle_partitions)
+            conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] = str(
+                settings.shuffle_partitions
+            )
     if settings.driver_memory:
         conf["spark.driver.memory"] = settings.driver_memory
     if settings.executor_memory:
@@ -56,23 +70,54 @@ def spark_conf(settings: SparkSettings) -> dict[str, str]:
     java_options = []
     if settings.log_level.upper() not in VERBOSE_LEVELS:
         java_options.append(f"-Dlog4j2.configurationFile={LOG4J2_CONF}")
-    if (settings.master or "").startswith("local"):
+    if local:
         java_options += LOCAL_JIT_OPTIONS
     if java_options:
         conf["spark.driver.extraJavaOptions"] = " ".join(java_options)
-    if (settings.master or "").startswith("local") and not os.environ.get("PYSPARK_PYTHON"):
+    if local and not os.environ.get("PYSPARK_PYTHON"):
         # Local Python workers (pandas UDFs) must be this interpreter (the venv with pandas and
         # pyarrow), not whatever `python3` is first on the PATH. The conf covers the JVM side;
         # PySpark's SparkContext reads only the environment variable (see build_spark).
         conf["spark.pyspark.python"] = sys.executable
-    conf.update(settings.conf)
+    extra = dict(settings.conf)
+    if jars and extra.get("spark.jars"):
+        extra["spark.jars"] = f"{conf['spark.jars']},{extra['spark.jars']}"
+    conf.update(extra)
     return conf
+
+
+def _launched_by_spark_submit() -> bool:
+    """spark-submit (or a notebook's kernel) started the JVM, with its own classpath."""
+    from pyspark import SparkContext
+
+    active = SparkContext._active_spark_context is not None
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT")) or active
+
+
+def _delta_jars(settings: SparkSettings) -> list[str]:
+    """Delta's jars when this process starts the JVM (fetched once, then cached)."""
+    if not settings.delta_jars or _launched_by_spark_submit():
+        return []
+    return [str(p) for p in fetch()]
+
+
+def _submitted_with_delta() -> bool:
+    """Under spark-submit with ``--jars``/``--packages`` holding Delta, its SQL settings must
+    still be given before the session is built."""
+    if not os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return False
+    from pyspark import SparkContext
+
+    SparkContext._ensure_initialized()  # connects to spark-submit's JVM; starts nothing
+    return has_delta_classes(SparkContext._jvm)
 
 
 def build_spark(settings: SparkSettings) -> SparkSession:
     """Get or create the session. ``master`` is applied only when the profile sets one."""
     builder = SparkSession.builder.appName(settings.app_name)
-    conf = spark_conf(settings)
+    conf = spark_conf(settings, _delta_jars(settings))
+    if _submitted_with_delta():
+        conf = {**DELTA_SQL_CONF, **conf}
     if "spark.pyspark.python" in conf and not os.environ.get("PYSPARK_PYTHON"):
         os.environ["PYSPARK_PYTHON"] = conf["spark.pyspark.python"]
     if settings.master:

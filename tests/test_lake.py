@@ -1,12 +1,14 @@
-"""The lake layer on its delta-rs engine: round trips, time travel, history, crash safety.
+"""The lake layer on both engines (the ``lake`` fixture is parametrised): round trips, time
+travel, history, statistics, vacuum, concurrent writers; then what is particular to delta-rs.
 
 Every check that matters for "a real Delta table" reads back with ``deltalake`` directly,
-independently of Spark.
+independently of Spark, so each engine's tables are read by the other engine's library.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import threading
 
@@ -20,6 +22,19 @@ from recsys.lakehouse import Lake, LakeError, table_uri
 from recsys.lakehouse._delta_rs import DeltaRsEngine
 
 KEYS = [C.USER_ID, C.MOVIE_ID]
+ENGINES = ("delta-rs", "delta-spark")
+
+
+@pytest.fixture(params=ENGINES)
+def lake(request, spark, tmp_path):
+    """An empty lake of its own on each engine (the session has Delta's jars)."""
+    return Lake(spark, str(tmp_path / "lake"), engine=request.param)
+
+
+@pytest.fixture
+def rs_lake(spark, tmp_path):
+    """The delta-rs engine, for tests of its own commit path."""
+    return Lake(spark, str(tmp_path / "lake"), engine="delta-rs")
 
 
 def ratings(spark, rows):
@@ -93,20 +108,39 @@ def test_upsert_rewrites_only_touched_files(spark, lake):
     assert delta_rows(lake, "ratings") == [(1, 10, 4.0), (2, 20, 1.0)]
 
 
-def test_history_lists_every_commit_newest_first(spark, lake):
-    lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]), job="test")
-    lake.append("ratings", ratings(spark, [(2, 20, 3.0, 1)]))
-    lake.upsert("ratings", ratings(spark, [(2, 20, 1.0, 2)]), KEYS)
+def test_history_lists_every_commit_newest_first_with_the_same_metadata(spark, lake):
+    run = {"run_id": "ingest-1", "job": "ingest"}
+    lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]), **run)
+    lake.append("ratings", ratings(spark, [(2, 20, 3.0, 1)]), run_id="x", job="y")
+    batch = ratings(spark, [(2, 20, 1.0, 2), (3, 30, 2.0, 2), (4, 40, 2.0, 2)])
+    assert lake.upsert("ratings", batch, KEYS, **run) == 2
     history = lake.history("ratings")
     assert [h["version"] for h in history] == [2, 1, 0]
-    assert history[-1]["job"] == "test"
     assert lake.version("ratings") == 2
-    assert [h["version"] for h in DeltaTable(lake.uri("ratings")).history()] == [2, 1, 0]
+    # what any Delta reader sees, whichever engine wrote: userMetadata is one JSON object
+    logged = DeltaTable(lake.uri("ratings")).history()
+    assert [h["version"] for h in logged] == [2, 1, 0]
+    assert [json.loads(h["userMetadata"]) for h in logged] == [
+        run,
+        {"run_id": "x", "job": "y"},
+        run,
+    ]
+    merge = logged[0]
+    if lake.engine.name == "delta-spark":
+        assert merge["operation"] == "MERGE"
+        metrics = merge["operationMetrics"]
+    else:  # delta-rs names the operation itself; the merge says what it was in its parameters
+        assert merge["operation"] == "WRITE"
+        assert merge["operationParameters"]["recsysOperation"] == "MERGE"
+        metrics = merge["operationParameters"]
+    assert int(metrics["numTargetRowsUpdated"]) == 1
+    assert int(metrics["numTargetRowsInserted"]) == 2
 
 
 def test_interrupted_write_leaves_previous_version_readable_and_vacuum_cleans_it(
-    spark, lake, monkeypatch
+    spark, rs_lake, monkeypatch
 ):
+    lake = rs_lake
     lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]))
 
     def killed(*args, **kwargs):
@@ -125,7 +159,7 @@ def test_interrupted_write_leaves_previous_version_readable_and_vacuum_cleans_it
     data_dirs = [d for d in os.listdir(uri) if d.startswith("data-")]
     assert len(data_dirs) == 2, "the killed write left its (uncommitted) folder behind"
 
-    removed = lake.vacuum("ratings", retention_hours=0)
+    removed = lake.vacuum("ratings", retention_hours=0, force=True)
     assert removed and all("part-" in r for r in removed)
     assert delta_rows(lake, "ratings") == [(1, 10, 4.0)]
 
@@ -134,8 +168,11 @@ def test_vacuum_removes_files_of_replaced_versions(spark, lake):
     lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]))
     lake.overwrite("ratings", ratings(spark, [(2, 20, 3.0, 1)]))
     assert lake.vacuum("ratings", retention_hours=168) == []  # still within retention
-    assert lake.vacuum("ratings", retention_hours=0)
+    with pytest.raises(LakeError, match=r"below the 168 h safety limit.*--force"):
+        lake.vacuum("ratings", retention_hours=1)
+    assert lake.vacuum("ratings", retention_hours=0, force=True)
     assert delta_rows(lake, "ratings") == [(2, 20, 3.0)]
+    assert lake.read("ratings").count() == 1
 
 
 def test_empty_dataframe_makes_an_empty_table_with_schema(spark, lake):
@@ -167,7 +204,9 @@ def test_tables_lists_delta_tables(spark, lake):
     assert lake.tables() == ["movies", "ratings"]
 
 
-def test_auto_engine_is_delta_rs_without_delta_jars(spark, tmp_path):
+def test_auto_engine_is_delta_spark_when_its_classes_are_loaded(spark, tmp_path, monkeypatch):
+    assert Lake(spark, str(tmp_path)).engine.name == "delta-spark"
+    monkeypatch.setattr("recsys.lakehouse._lake.delta_spark_available", lambda spark: False)
     assert Lake(spark, str(tmp_path)).engine.name == "delta-rs"
 
 
@@ -220,9 +259,10 @@ def run_concurrently(*writes) -> None:
     assert not errors, errors
 
 
-def test_concurrent_upserts_of_overlapping_batches_keep_every_key_once(spark, lake, monkeypatch):
+def test_concurrent_upserts_of_overlapping_batches_keep_every_key_once(spark, rs_lake, monkeypatch):
     """Regression: two ingests at once duplicated every key. Each writer has its own session;
     both plan from version 0, and the one that commits second must plan again."""
+    lake = rs_lake
     lake.overwrite("ratings", ratings(spark, [(u, 10, 3.0, 1) for u in (1, 2, 3, 4)]))
     a = [(1, 10, 5.0, 2), (2, 10, 5.0, 2), (3, 10, 5.0, 2), (5, 10, 5.0, 2), (7, 10, 5.0, 2)]
     b = [(2, 10, 1.0, 3), (3, 10, 1.0, 3), (4, 10, 1.0, 3), (5, 10, 1.0, 3), (6, 10, 1.0, 3)]
@@ -253,8 +293,9 @@ def test_concurrent_upserts_of_overlapping_batches_keep_every_key_once(spark, la
     }, "the losing attempt's files must be deleted"
 
 
-def test_concurrent_first_writes_to_a_new_table_merge(spark, lake, monkeypatch):
+def test_concurrent_first_writes_to_a_new_table_merge(spark, rs_lake, monkeypatch):
     """Two upserts into a table that does not exist yet: one creates it, the other merges."""
+    lake = rs_lake
     both_plan_before_either_commits(monkeypatch)
     lakes = [Lake(spark.newSession(), lake.root, engine="delta-rs") for _ in range(2)]
     batches = ([(1, 10, 4.0, 1), (2, 10, 4.0, 1)], [(2, 10, 2.0, 2), (3, 10, 2.0, 2)])
@@ -296,8 +337,9 @@ def test_a_writer_that_keeps_losing_fails_clearly_and_leaves_nothing(spark, tmp_
     assert on_disk == live, "every attempt's files were deleted"
 
 
-def test_overwrite_commits_after_the_latest_version(spark, lake, monkeypatch):
+def test_overwrite_commits_after_the_latest_version(spark, rs_lake, monkeypatch):
     """An overwrite whose commit loses a race replaces the newer version, not the one it saw."""
+    lake = rs_lake
     lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]))
     original = DeltaRsEngine._write_files
     done = []
@@ -325,7 +367,127 @@ def test_object_store_file_listing_matches_the_local_footer_listing(spark, tmp_p
     engine = DeltaRsEngine(spark)
     local = _data_files(folder)
     assert len(local) == 3 and sum(r[3] for r in local) == 29 * 7
-    assert sorted(engine._listing(df.schema, folder)) == local
+    remote = sorted(engine._listing(df.schema, folder))
+    assert [r[:4] for r in remote] == [r[:4] for r in local]
+    assert [json.loads(r[4]) for r in remote] == [json.loads(r[4]) for r in local]
     empty = str(tmp_path / "empty")
     df.limit(0).write.parquet(empty)  # Spark still writes a file, with a schema and no rows
     assert _data_files(empty) == engine._listing(df.schema, empty) == []
+
+
+def test_every_file_carries_min_max_and_null_counts_alike_on_both_engines(spark, tmp_path):
+    """Per-file statistics let readers skip files; delta-rs commits them from the footers."""
+    frame = spark.createDataFrame(
+        [
+            (1, 4.0, dt.datetime(2020, 1, 1), "a"),
+            (5, None, dt.datetime(2020, 1, 9), None),
+            (3, 2.5, dt.datetime(2020, 1, 4, 0, 0, 0, 1500), "b" * 40),
+        ],
+        "user_id int, rating double, rated_at timestamp, title string",
+    ).coalesce(1)
+    stats = {}
+    for engine in ENGINES:
+        lk = Lake(spark, str(tmp_path / engine), engine=engine)
+        lk.overwrite("ratings", frame)
+        log = os.path.join(lk.uri("ratings"), "_delta_log", f"{0:020d}.json")
+        with open(log) as f:
+            (add,) = [a["add"] for a in map(json.loads, f) if "add" in a]
+        stats[engine] = json.loads(add["stats"])
+    rs, spark_stats = stats["delta-rs"], stats["delta-spark"]
+    assert rs["numRecords"] == spark_stats["numRecords"] == 3
+    assert rs["nullCount"] == spark_stats["nullCount"]
+    for bound in ("minValues", "maxValues"):
+        assert {k: v for k, v in rs[bound].items() if k != "title"} == {
+            k: v for k, v in spark_stats[bound].items() if k != "title"
+        }
+    assert rs["minValues"]["title"] == "a"
+    assert "title" not in rs["maxValues"]  # a 40-character bound: delta-rs leaves it out
+    assert rs["minValues"][C.USER_ID] == 1
+    assert rs["maxValues"][C.RATED_AT] == "2020-01-09T00:00:00.000Z"
+    assert rs["nullCount"][C.RATING] == 1
+    # a reader that prunes by statistics skips the file for a key outside its bounds
+    dataset = DeltaTable(str(tmp_path / "delta-rs" / "ratings")).to_pyarrow_dataset()
+    import pyarrow.dataset as ds
+
+    assert dataset.to_table(filter=ds.field(C.USER_ID) > 5).num_rows == 0
+
+
+def test_each_engine_reads_what_the_other_wrote(spark, tmp_path):
+    import polars as pl
+
+    rows = [(1, 10, 4.0, 1), (2, 20, 3.0, 2)]
+    for writer, reader in (ENGINES, ENGINES[::-1]):
+        root = str(tmp_path / writer)
+        Lake(spark, root, engine=writer).upsert("ratings", ratings(spark, rows), KEYS)
+        Lake(spark, root, engine=writer).upsert("ratings", ratings(spark, rows[:1]), KEYS)
+        other = Lake(spark, root, engine=reader)
+        assert sorted(other.read("ratings").collect()) == sorted(ratings(spark, rows).collect())
+        assert other.count("ratings") == 2 and other.version("ratings") == 1
+        frame = pl.read_delta(other.uri("ratings")).sort(C.USER_ID)
+        assert frame[C.MOVIE_ID].to_list() == [10, 20]
+        # and the other engine writes on
+        other.upsert("ratings", ratings(spark, [(3, 30, 1.0, 3)]), KEYS)
+        assert delta_rows(other, "ratings") == [(1, 10, 4.0), (2, 20, 3.0), (3, 30, 1.0)]
+
+
+def test_delta_rs_refuses_tables_whose_reader_features_it_cannot_apply(spark, tmp_path):
+    """A table with deletion vectors read file by file would bring deleted rows back."""
+    root = str(tmp_path / "lake")
+    lk = Lake(spark, root, engine="delta-spark")
+    lk.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]))
+    spark.sql(
+        f"ALTER TABLE delta.`{lk.uri('ratings')}` "
+        "SET TBLPROPERTIES ('delta.enableDeletionVectors' = 'true')"
+    )
+    rs = Lake(spark, root, engine="delta-rs")
+    for action in (
+        lambda: rs.read("ratings"),
+        lambda: rs.upsert("ratings", ratings(spark, [(2, 20, 1.0, 1)]), KEYS),
+    ):
+        with pytest.raises(LakeError, match=r"deletionVectors.*delta-spark engine"):
+            action()
+    assert lk.read("ratings").count() == 1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_concurrent_writers_lose_and_duplicate_nothing(spark, tmp_path, engine):
+    """Two upserts of overlapping keys, an upsert racing an overwrite, and two jobs appending
+    to one table, each pair at once from two sessions: every row accounted for, no key twice."""
+    root = str(tmp_path / "lake")
+    lk = Lake(spark, root, engine=engine)
+    lk.overwrite("ratings", ratings(spark, [(u, 10, 3.0, 1) for u in range(1, 5)]))
+    lakes = [Lake(spark.newSession(), root, engine=engine) for _ in range(2)]
+    a = [(u, 10, 5.0, 2) for u in (1, 2, 3, 5, 7)]
+    b = [(u, 10, 1.0, 3) for u in (2, 3, 4, 5, 6)]
+    run_concurrently(
+        *(
+            lambda lk=lk, rows=rows: lk.upsert(
+                "ratings", ratings(lk.spark, rows), KEYS, newer_col=C.RATED_AT
+            )
+            for lk, rows in zip(lakes, (a, b), strict=True)
+        )
+    )
+    assert delta_rows(lk, "ratings") == [
+        (1, 10, 5.0), (2, 10, 1.0), (3, 10, 1.0), (4, 10, 1.0),
+        (5, 10, 1.0), (6, 10, 1.0), (7, 10, 5.0),
+    ]  # fmt: skip
+
+    # an upsert racing an overwrite: the result is one of the two serial orders
+    new = [(9, 90, 2.0, 5)]
+    run_concurrently(
+        lambda: lakes[0].overwrite("ratings", ratings(lakes[0].spark, new)),
+        lambda: lakes[1].upsert("ratings", ratings(lakes[1].spark, [(1, 10, 0.5, 9)]), KEYS),
+    )
+    assert delta_rows(lk, "ratings") in (
+        [(1, 10, 0.5), (9, 90, 2.0)],  # overwrite, then upsert
+        [(9, 90, 2.0)],  # upsert, then overwrite
+    )
+
+    # two jobs appending their run rows to one table
+    run_concurrently(
+        *(
+            lambda lk=lk, u=u: lk.append("runs_like", ratings(lk.spark, [(u, 1, 1.0, 1)]))
+            for lk, u in zip(lakes * 2, (1, 2, 3, 4), strict=True)
+        )
+    )
+    assert [r[0] for r in delta_rows(lk, "runs_like")] == [1, 2, 3, 4]

@@ -74,6 +74,7 @@ def ingest(
     *,
     cache_dir: str = "~/.cache/recsys",
     mirror: str | None = None,
+    commit_info: dict[str, str] | None = None,
 ) -> IngestSummary:
     """Load ``source`` into ``lake``'s ratings, movies, tags, users and ingest_rejects tables.
 
@@ -86,7 +87,7 @@ def ingest(
     """
     started = time.perf_counter()
     label, parsed = resolve(spark, lake, source, cache_dir, mirror)
-    summary = write_batch(spark, lake, parsed)
+    summary = write_batch(spark, lake, parsed, commit_info)
     summary.source = label
     summary.seconds = time.perf_counter() - started
     return summary
@@ -238,7 +239,13 @@ def derived_users(good: dict[str, DataFrame]) -> DataFrame:
     return V.conform(users.distinct(), SCHEMAS[C.T_USERS])
 
 
-def write_batch(spark: SparkSession, lake: Lake, parsed: dict[str, DataFrame]) -> IngestSummary:
+def write_batch(
+    spark: SparkSession,
+    lake: Lake,
+    parsed: dict[str, DataFrame],
+    commit_info: dict[str, str] | None = None,
+) -> IngestSummary:
+    info = commit_info or {"job": "ingest"}  # every commit's userMetadata
     checked = {
         # Only rejects need their raw record: drop it from valid rows before caching them.
         name: df.withColumn(V.RECORD, F.when(F.col(V.REASON).isNotNull(), F.col(V.RECORD)))
@@ -260,7 +267,7 @@ def write_batch(spark: SparkSession, lake: Lake, parsed: dict[str, DataFrame]) -
         for name in ORDER:
             if name in good:
                 summary.versions[name] = lake.upsert(
-                    name, good[name], KEYS[name], newer_col=NEWER.get(name), job="ingest"
+                    name, good[name], KEYS[name], newer_col=NEWER.get(name), **info
                 )
         summary.rejects = {
             r[C.REASON]: r["count"]

@@ -30,6 +30,6 @@ class JobResult:
     """Warnings worth a line of their own (a missing optional input...)."""
 
 
-def write_metrics(lake: Lake, df: DataFrame) -> int:
+def write_metrics(lake: Lake, df: DataFrame, **commit_info: str) -> int:
     """Append ``metrics`` rows (:func:`recsys.evaluation.metrics_rows`); the new version."""
-    return lake.append(C.T_METRICS, df.select(*METRICS_SCHEMA.fieldNames()))
+    return lake.append(C.T_METRICS, df.select(*METRICS_SCHEMA.fieldNames()), **commit_info)

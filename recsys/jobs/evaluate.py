@@ -186,7 +186,7 @@ def evaluate_holdout(
             table = rows[0]
             for more in rows[1:]:
                 table = table.unionByName(more)
-            result.metrics_version = write_metrics(lake, table)
+            result.metrics_version = write_metrics(lake, table, run_id=run_id, job=JOB)
     finally:
         for df in cached:
             df.unpersist()

@@ -67,6 +67,7 @@ def run(ctx: JobContext, config: IngestConfig = IngestConfig()) -> JobResult:
             config.source,
             cache_dir=settings.cache_dir,
             mirror=config.mirror or settings.mirror,
+            commit_info=run.commit_info,
         )
         for table, version in summary.versions.items():
             run.wrote(table, version, rows=summary.rows.get(table))

@@ -60,7 +60,7 @@ def run(
         ratings = ratings.persist(StorageLevel.MEMORY_AND_DISK)  # every source reads it
         with run.timed("item_neighbors"):
             nbrs = item_neighbors(ratings, params.item_knn)
-            version = lake.overwrite(C.T_ITEM_NEIGHBORS, nbrs, run_id=run.run_id)
+            version = lake.overwrite(C.T_ITEM_NEIGHBORS, nbrs, **run.commit_info)
             nbrs = lake.read(C.T_ITEM_NEIGHBORS, version=version)
             run.wrote(C.T_ITEM_NEIGHBORS, version, rows=lake.count(C.T_ITEM_NEIGHBORS, version))
         with run.timed("source_models"):  # the eager parts: EASE's weights, user-kNN's index
@@ -85,7 +85,7 @@ def run(
                 ],
                 F.lit(now).cast("timestamp").alias(C.GENERATED_AT),
             )
-            version = lake.overwrite(C.T_RECOMMENDATIONS, out, run_id=run.run_id)
+            version = lake.overwrite(C.T_RECOMMENDATIONS, out, **run.commit_info)
             written = lake.read(C.T_RECOMMENDATIONS, version=version)
             stats = written.agg(
                 F.count(F.lit(1)).alias("rows"), F.countDistinct(C.USER_ID).alias("users")
@@ -95,7 +95,7 @@ def run(
         if params.similar_k > 0:
             with run.timed("similar_movies"):
                 similar = blend_similar_movies(nbrs, content_nbrs, k=params.similar_k)
-                version = lake.overwrite(C.T_SIMILAR_MOVIES, similar, run_id=run.run_id)
+                version = lake.overwrite(C.T_SIMILAR_MOVIES, similar, **run.commit_info)
                 n_similar = lake.count(C.T_SIMILAR_MOVIES, version)
                 run.wrote(C.T_SIMILAR_MOVIES, version, rows=n_similar)
         for frame in (*frames.values(), ratings):

@@ -158,7 +158,7 @@ def write_outputs(
     assert result.final is not None and result.candidates is not None
     run_id = run.run_id
     final = result.final
-    meta = {"run_id": run_id, "job": "train_als"}
+    meta = run.commit_info
     if not candidates_only:
         final.model.write().overwrite().save(model_path(lake, run_id))
         for table, df in (
@@ -185,5 +185,5 @@ def write_outputs(
     metric_df = frames[0]
     for f in frames[1:]:
         metric_df = metric_df.unionByName(f)
-    run.wrote(C.T_METRICS, write_metrics(lake, metric_df))
+    run.wrote(C.T_METRICS, write_metrics(lake, metric_df, **meta))
     return metric_df

@@ -52,13 +52,13 @@ def run(ctx: JobContext, config: TrainContentConfig = TrainContentConfig()) -> J
             path = model_path(lake.root, run.run_id)
             result.model.save(path)
         with run.timed("neighbors"):
-            version = lake.overwrite(C.T_MOVIE_NEIGHBORS, result.neighbors, run_id=run.run_id)
+            version = lake.overwrite(C.T_MOVIE_NEIGHBORS, result.neighbors, **run.commit_info)
             neighbors = lake.read(C.T_MOVIE_NEIGHBORS, version=version)
             run.wrote(C.T_MOVIE_NEIGHBORS, version, rows=lake.count(C.T_MOVIE_NEIGHBORS, version))
         with run.timed("scores"):
             # score from the written table: the neighbour join is not recomputed
             scores = replace(result, neighbors=neighbors).candidates(ratings, n=config.n)
-            version = lake.overwrite(C.T_CONTENT_SCORES, scores, run_id=run.run_id)
+            version = lake.overwrite(C.T_CONTENT_SCORES, scores, **run.commit_info)
             run.wrote(C.T_CONTENT_SCORES, version, rows=lake.count(C.T_CONTENT_SCORES, version))
         result.documents.unpersist()
     summary = (

@@ -2,8 +2,9 @@
 
 Two engines sit behind one interface, chosen automatically:
 
-* ``delta-spark`` when the session has Delta's JVM classes (a cluster started with
-  ``--packages io.delta:delta-spark_2.13:...``, or Databricks).
+* ``delta-spark`` when the session has Delta's JVM classes: a local session with
+  ``spark.delta_jars`` (the default; :mod:`recsys.jvm_packages` fetches them), a cluster
+  submitted with ``--jars``/``--packages`` holding ``io.delta:delta-spark_4.2_2.13``, Databricks.
 * ``delta-rs`` otherwise: Spark's distributed Parquet writer writes the data files into the
   table directory, then the driver commits exactly those files as one Delta transaction with
   the ``deltalake`` package. Only file metadata passes through the driver.

@@ -15,7 +15,9 @@ orphaned folder once it is older than the retention period.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
 import time
 import uuid
@@ -34,7 +36,14 @@ from deltalake.transaction import (
 )
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import (
+    BooleanType,
+    DateType,
+    NumericType,
+    StringType,
+    StructType,
+    TimestampType,
+)
 
 from recsys.lakehouse._base import LakeError
 
@@ -44,6 +53,42 @@ _CLOBBER = "_recsys_newer"
 
 def _basename(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def commit_info(
+    metadata: dict[str, Any], parameters: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """The commit's ``userMetadata`` as delta-spark writes it (one JSON string, keys sorted), and
+    extra ``operationParameters``. delta-rs generates the ``operation`` name itself (an upsert
+    is recorded as ``WRITE``), so a merge says what it did in its parameters."""
+    info: dict[str, Any] = {}
+    if metadata:
+        info["userMetadata"] = json.dumps(metadata, sort_keys=True)
+    if parameters:
+        info["operationParameters"] = parameters
+    return info or None
+
+
+def _rows(adds: Sequence[AddAction]) -> int:
+    return sum(json.loads(a.stats)["numRecords"] for a in adds)
+
+
+def _merge_metrics(
+    written: int, removed_rows: int, output_rows: int, added: int, removed: int
+) -> dict[str, int]:
+    """Delta's MERGE metrics from what the merge knows without another pass: the batch rows
+    written, the rows of the files it replaced and the rows of the files it wrote."""
+    copied = output_rows - written
+    updated = removed_rows - copied
+    return {
+        "numSourceRowsWritten": written,
+        "numTargetRowsInserted": written - updated,
+        "numTargetRowsUpdated": updated,
+        "numTargetRowsCopied": copied,
+        "numOutputRows": output_rows,
+        "numTargetFilesAdded": added,
+        "numTargetFilesRemoved": removed,
+    }
 
 
 class _Conflict(Exception):
@@ -68,10 +113,99 @@ def _local_path(uri: str) -> str | None:
     return None if "://" in uri else uri
 
 
-def _data_files(folder: str) -> list[tuple[str, int, int, int]]:
-    """``(name, size, mtime ms, rows)`` of every non-empty Parquet file Spark wrote into a
-    local folder, rows read from the files' footers (no Spark job, no data read). Empty files
-    are left out, as the object-store listing (which sees only files with rows) leaves them."""
+SUPPORTED_READER_FEATURES = frozenset({"timestampNtz"})
+"""Reader features this engine's reader honours: it reads a version's files with Spark's
+Parquet reader, so deletion vectors, column mapping and the like would be silently wrong."""
+
+
+def check_readable(uri: str, table: DeltaTable) -> None:
+    """Refuse a table whose correct reading needs what this engine does not do."""
+    protocol = table.protocol()
+    features = set(protocol.reader_features or ())
+    unsupported = sorted(features - SUPPORTED_READER_FEATURES)
+    if protocol.min_reader_version == 2:
+        unsupported.append("columnMapping")  # reader version 2 exists only for column mapping
+    if table.metadata().partition_columns:
+        unsupported.append("partitionColumns")
+    if unsupported:
+        raise LakeError(
+            f"{uri}: the table uses {', '.join(unsupported)}, which the delta-rs engine cannot "
+            "read or write correctly; use the delta-spark engine (spark.delta_jars: true, "
+            "lake.engine: delta-spark)"
+        )
+
+
+def _stat_value(value: Any, kind: str) -> Any:
+    """A footer statistic as Delta's JSON stats write it (None: leave the column out)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, dt.datetime):
+        # Delta keeps milliseconds: round the minimum down and the maximum up so that
+        # skipping a file on these bounds never drops a row.
+        value = value.replace(tzinfo=None)
+        micros = value.microsecond % 1000
+        if kind == "max" and micros:
+            value += dt.timedelta(microseconds=1000 - micros)
+        else:
+            value -= dt.timedelta(microseconds=micros)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return None
+    if isinstance(value, str) and len(value) > STRING_STATS_PREFIX:
+        return None  # Delta truncates long strings; leaving them out is always correct
+    return value
+
+
+STRING_STATS_PREFIX = 32
+_EPOCH = dt.datetime(1970, 1, 1)
+_STAT_TYPES = (NumericType, StringType, DateType, TimestampType, BooleanType)
+"""Column types whose bounds Delta readers use to skip files."""
+
+
+def footer_stats(metadata: pq.FileMetaData) -> dict[str, Any]:
+    """Delta file statistics (``numRecords``, ``minValues``, ``maxValues``, ``nullCount``) of
+    a Parquet file's top-level primitive columns, from its footer alone."""
+    mins: dict[str, Any] = {}
+    maxs: dict[str, Any] = {}
+    nulls: dict[str, int] = {}
+    schema = metadata.schema
+    for i in range(metadata.num_columns):
+        path = schema.column(i).path
+        if "." in path:  # nested (map, array, struct): no bounds Delta readers use
+            continue
+        lo = hi = None
+        null_count = 0
+        complete = True
+        for g in range(metadata.num_row_groups):
+            st = metadata.row_group(g).column(i).statistics
+            if st is None or not st.has_null_count:
+                complete = False
+                break
+            null_count += st.null_count
+            if st.has_min_max:
+                lo = st.min if lo is None else min(lo, st.min)
+                hi = st.max if hi is None else max(hi, st.max)
+        if not complete:
+            continue
+        nulls[path] = null_count
+        for target, value, kind in ((mins, lo, "min"), (maxs, hi, "max")):
+            converted = _stat_value(value, kind)
+            if converted is not None:
+                target[path] = converted
+    return {
+        "numRecords": metadata.num_rows,
+        "minValues": mins,
+        "maxValues": maxs,
+        "nullCount": nulls,
+    }
+
+
+def _data_files(folder: str) -> list[tuple[str, int, int, int, str]]:
+    """``(name, size, mtime ms, rows, stats JSON)`` of every non-empty Parquet file Spark wrote
+    into a local folder, from the files' footers (no Spark job, no data read). Empty files are
+    left out, as the object-store listing (which sees only files with rows) leaves them."""
     entries = [
         e
         for e in os.scandir(folder)
@@ -79,10 +213,11 @@ def _data_files(folder: str) -> list[tuple[str, int, int, int]]:
     ]
     out = []
     for e in sorted(entries, key=lambda e: e.name):
-        rows = pq.read_metadata(e.path).num_rows
-        if rows:
+        meta = pq.read_metadata(e.path)
+        if meta.num_rows:
             st = e.stat()
-            out.append((e.name, st.st_size, st.st_mtime_ns // 1_000_000, rows))
+            stats = json.dumps(footer_stats(meta), default=str)
+            out.append((e.name, st.st_size, st.st_mtime_ns // 1_000_000, meta.num_rows, stats))
     return out
 
 
@@ -110,7 +245,9 @@ class DeltaRsEngine:
 
     # ---- reading -----------------------------------------------------------------------------
     def _table(self, uri: str, version: int | None = None) -> DeltaTable:
-        return DeltaTable(uri, version=version, storage_options=self.storage_options)
+        table = DeltaTable(uri, version=version, storage_options=self.storage_options)
+        check_readable(uri, table)
+        return table
 
     def exists(self, uri: str) -> bool:
         return DeltaTable.is_deltatable(uri, storage_options=self.storage_options)
@@ -161,29 +298,63 @@ class DeltaRsEngine:
                 partition_values={},
                 modification_time=mtime,
                 data_change=True,
-                stats=json.dumps({"numRecords": rows}),
+                stats=stats,
             )
-            for name, size, mtime, rows in files
+            for name, size, mtime, _rows, stats in files
         ]
 
-    def _listing(self, schema: StructType, target: str) -> list[tuple[str, int, int, int]]:
-        """:func:`_data_files` for an object store, through Spark's file metadata columns."""
+    def _listing(self, schema: StructType, target: str) -> list[tuple[str, int, int, int, str]]:
+        """:func:`_data_files` for an object store: one Spark job groups the files just written
+        by Spark's file metadata columns, with each column's bounds and null count."""
+        stat_cols = [f for f in schema.fields if isinstance(f.dataType, _STAT_TYPES)]
+        aggs = []
+        for i, f in enumerate(stat_cols):
+            col = F.col(f"`{f.name}`")
+            if isinstance(f.dataType, TimestampType):
+                col = F.unix_micros(col)
+            aggs += [
+                F.min(col).alias(f"lo{i}"),
+                F.max(col).alias(f"hi{i}"),
+                F.count_if(col.isNull()).alias(f"nulls{i}"),
+            ]
         rows = (
             self.spark.read.schema(schema)
             .parquet(target)
-            .select(
+            .groupBy(
                 F.col("_metadata.file_path").alias("path"),
                 F.col("_metadata.file_size").alias("size"),
                 F.col("_metadata.file_modification_time").alias("mtime"),
             )
-            .groupBy("path", "size", "mtime")
-            .count()
+            .agg(F.count(F.lit(1)).alias("rows"), *aggs)
             .collect()  # one row per data file: metadata, not data
         )
-        return [
-            (_basename(r["path"]), int(r["size"]), int(r["mtime"].timestamp() * 1000), r["count"])
-            for r in rows
-        ]
+        out = []
+        for r in rows:
+            stats: dict[str, Any] = {
+                "numRecords": r["rows"],
+                "minValues": {},
+                "maxValues": {},
+                "nullCount": {},
+            }
+            for i, f in enumerate(stat_cols):
+                stats["nullCount"][f.name] = r[f"nulls{i}"]
+                for key, kind in ((f"lo{i}", "min"), (f"hi{i}", "max")):
+                    value = r[key]
+                    if isinstance(f.dataType, TimestampType) and value is not None:
+                        value = _EPOCH + dt.timedelta(microseconds=value)
+                    value = _stat_value(value, kind)
+                    if value is not None:
+                        stats[f"{kind}Values"][f.name] = value
+            out.append(
+                (
+                    _basename(r["path"]),
+                    int(r["size"]),
+                    int(r["mtime"].timestamp() * 1000),
+                    r["rows"],
+                    json.dumps(stats, default=str),
+                )
+            )
+        return out
 
     @contextmanager
     def _discarded_on_failure(self, uri: str, folder: str) -> Iterator[None]:
@@ -208,6 +379,7 @@ class DeltaRsEngine:
         actions: list[AddAction | RemoveAction],
         mode: str,
         metadata: dict[str, Any],
+        parameters: dict[str, str] | None = None,
     ) -> int:
         """Step 2: one Delta transaction over exactly the files step 1 wrote, committed as the
         version right after ``snapshot`` or not at all (:class:`_Conflict`).
@@ -217,7 +389,9 @@ class DeltaRsEngine:
         then duplicate or lose the keys another writer committed in between.
         """
         delta_schema = Schema.from_json(schema.json())
-        props = CommitProperties(custom_metadata=metadata or None, max_commit_retries=0)
+        props = CommitProperties(
+            custom_metadata=commit_info(metadata, parameters), max_commit_retries=0
+        )
         if snapshot is None:
             try:
                 create_table_with_add_actions(
@@ -297,9 +471,17 @@ class DeltaRsEngine:
         def attempt(snapshot: DeltaTable | None) -> int:
             if snapshot is not None:
                 _check_schema(uri, snapshot, df.schema)
-            folder, actions = self._merge_files(uri, snapshot, df, list(keys), newer_col)
+            folder, actions, counts = self._merge_files(uri, snapshot, df, list(keys), newer_col)
+            parameters = {
+                "recsysOperation": "MERGE",
+                "predicate": " AND ".join(f"t.{k} <=> s.{k}" for k in keys),
+                "newerColumn": newer_col or "",
+                **{k: str(v) for k, v in counts.items()},
+            }
             with self._discarded_on_failure(uri, folder):
-                return self._commit(uri, snapshot, df.schema, actions, "append", metadata)
+                return self._commit(
+                    uri, snapshot, df.schema, actions, "append", metadata, parameters
+                )
 
         return self._optimistic(uri, attempt)
 
@@ -310,12 +492,14 @@ class DeltaRsEngine:
         df: DataFrame,
         keys: list[str],
         newer_col: str | None,
-    ) -> tuple[str, list[AddAction | RemoveAction]]:
-        """Write the merged files of the batch against ``snapshot``; returns the folder and the
-        actions (removes for the files rewritten, adds for the new ones)."""
+    ) -> tuple[str, list[AddAction | RemoveAction], dict[str, int]]:
+        """Write the merged files of the batch against ``snapshot``; returns the folder, the
+        actions (removes for the files rewritten, adds for the new ones) and Delta's merge
+        metrics (rows inserted, updated, copied; files added and removed)."""
         if snapshot is None or not snapshot.file_uris():
             folder, adds = self._write_files(uri, df)
-            return folder, list(adds)
+            rows = _rows(adds)
+            return folder, list(adds), _merge_metrics(rows, 0, rows, len(adds), 0)
         located = self._scan(snapshot, uri).withColumn(_FILE, F.col("_metadata.file_path"))
         source = df
         if newer_col:
@@ -332,6 +516,7 @@ class DeltaRsEngine:
             )
         source = source.persist()
         try:
+            written = source.count()  # fills the cache the next two jobs read; a merge metric
             touched = [
                 row[_FILE]
                 for row in located.join(source.select(*keys), keys, "left_semi")
@@ -354,6 +539,7 @@ class DeltaRsEngine:
         by_name = {_basename(a.path): a for a in self._add_actions(snapshot)}
         now = int(time.time() * 1000)
         removes: list[AddAction | RemoveAction] = []
+        removed_rows = 0
         for path in touched:
             add = by_name.get(_basename(path))
             if add is None:
@@ -361,12 +547,15 @@ class DeltaRsEngine:
             removes.append(
                 RemoveAction(path=add.path, data_change=True, deletion_timestamp=now, size=add.size)
             )
-        return folder, [*removes, *adds]
+            removed_rows += json.loads(add.stats).get("numRecords", 0)
+        metrics = _merge_metrics(written, removed_rows, _rows(adds), len(adds), len(removes))
+        return folder, [*removes, *adds], metrics
 
     def _add_actions(self, table: DeltaTable) -> list[AddAction]:
         actions = table.get_add_actions(flatten=True)
         paths = actions.column("path").to_pylist()
         sizes = actions.column("size_bytes").to_pylist()
+        rows = actions.column("num_records").to_pylist()
         return [
             AddAction(
                 path=p,
@@ -374,19 +563,19 @@ class DeltaRsEngine:
                 partition_values={},
                 modification_time=0,
                 data_change=False,
-                stats="{}",
+                stats=json.dumps({"numRecords": n or 0}),
             )
-            for p, s in zip(paths, sizes, strict=True)
+            for p, s, n in zip(paths, sizes, rows, strict=True)
         ]
 
     # ---- maintenance -------------------------------------------------------------------------
     def history(self, uri: str) -> list[dict[str, Any]]:
         return list(self._table(uri).history())
 
-    def vacuum(self, uri: str, retention_hours: int) -> list[str]:
+    def vacuum(self, uri: str, retention_hours: float, force: bool = False) -> list[str]:
         return self._table(uri).vacuum(
-            retention_hours=retention_hours,
+            retention_hours=math.floor(retention_hours),
             dry_run=False,
-            enforce_retention_duration=False,
+            enforce_retention_duration=not force,
             full=True,  # also files never committed (writes that died before their commit)
         )

@@ -1,24 +1,49 @@
-"""Lake engine on delta-spark (``format("delta")`` and ``DeltaTable.merge``), for sessions that
-have Delta's JVM classes: a cluster started with ``--packages io.delta:delta-spark_2.13:...``
-and the Delta SQL extension, or Databricks."""
+"""Lake engine on Delta Lake's own Spark integration (``DeltaTable.merge``, ``format("delta")``),
+for sessions that have Delta's JVM classes: a local session with ``spark.delta_jars`` (the
+default), a cluster submitted with ``--jars``/``--packages`` holding Delta, or Databricks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
+
+from recsys.lakehouse._base import LakeError
+
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+_RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
+_SESSION_CONF = threading.Lock()
+"""Guards the session settings a merge or a forced vacuum sets for the length of one call
+(a merge has no per-call ``userMetadata`` option; threads of one process share the session)."""
+
+
+def user_metadata(metadata: dict[str, Any]) -> str | None:
+    """The commit's ``userMetadata``: one JSON object, keys sorted, as the delta-rs engine
+    writes it, so ``history()`` reads the same on both engines."""
+    return json.dumps(metadata, sort_keys=True) if metadata else None
 
 
 class DeltaSparkEngine:
     name = "delta-spark"
 
-    def __init__(self, spark: SparkSession):
+    def __init__(self, spark: SparkSession, commit_attempts: int = 10):
+        import delta.exceptions as errors
         from delta.tables import DeltaTable  # only importable usefully with the JVM jars
 
         self.spark = spark
+        self.commit_attempts = commit_attempts
         self._DeltaTable = DeltaTable
+        # Delta's Python conflict classes share no base class but Exception
+        self._conflict: tuple[type[Exception], ...] = (
+            *(getattr(errors, name) for name in errors.__all__ if "Concurrent" in name),
+            errors.MetadataChangedException,
+            errors.ProtocolChangedException,
+        )
 
     def exists(self, uri: str) -> bool:
         return bool(self._DeltaTable.isDeltaTable(self.spark, uri))
@@ -41,21 +66,52 @@ class DeltaSparkEngine:
     def schema(self, uri: str) -> StructType:
         return self.read(uri, None).schema
 
+    # ---- writing -----------------------------------------------------------------------------
+    def _retrying(self, uri: str, write: Callable[[], None], metadata: dict[str, Any]) -> int:
+        """Run ``write`` until Delta's optimistic commit succeeds (each attempt re-reads the
+        table); the committed version, found by this write's ``userMetadata``."""
+        for _ in range(self.commit_attempts):
+            try:
+                write()
+            except self._conflict:
+                continue
+            except AnalysisException as exc:
+                if "schema" in str(exc).lower():
+                    raise LakeError(
+                        f"{uri}: the rows' schema differs from the table's ({exc}); overwrite "
+                        "the table to change its schema"
+                    ) from None
+                raise
+            return self._committed_version(uri, metadata)
+        raise LakeError(
+            f"{uri}: another writer committed first {self.commit_attempts} times in a row, so "
+            "nothing of this write was committed; run the job again when the others finish"
+        )
+
+    def _committed_version(self, uri: str, metadata: dict[str, Any]) -> int:
+        """The newest version carrying this write's ``userMetadata`` (another writer may have
+        committed since); the latest version when the write carried none."""
+        wanted = user_metadata(metadata)
+        history = self._DeltaTable.forPath(self.spark, uri).history(self.commit_attempts + 10)
+        rows = history.select("version", "userMetadata").collect()  # a few commits
+        for row in rows:
+            if wanted is None or row["userMetadata"] == wanted:
+                return int(row["version"])
+        return int(rows[0]["version"])
+
     def _writer(self, df: DataFrame, mode: str, metadata: dict[str, Any]):
         writer = df.write.format("delta").mode(mode)
         if metadata:
-            import json
-
-            writer = writer.option("userMetadata", json.dumps(metadata, sort_keys=True))
+            writer = writer.option("userMetadata", user_metadata(metadata))
         return writer
 
     def overwrite(self, uri: str, df: DataFrame, metadata: dict[str, Any]) -> int:
-        self._writer(df, "overwrite", metadata).option("overwriteSchema", "true").save(uri)
-        return self.version(uri) or 0
+        writer = self._writer(df, "overwrite", metadata).option("overwriteSchema", "true")
+        return self._retrying(uri, lambda: writer.save(uri), metadata)
 
     def append(self, uri: str, df: DataFrame, metadata: dict[str, Any]) -> int:
-        self._writer(df, "append", metadata).save(uri)
-        return self.version(uri) or 0
+        writer = self._writer(df, "append", metadata)
+        return self._retrying(uri, lambda: writer.save(uri), metadata)
 
     def upsert(
         self,
@@ -66,26 +122,59 @@ class DeltaSparkEngine:
         metadata: dict[str, Any],
     ) -> int:
         if not self.exists(uri):
-            return self.overwrite(uri, df, metadata)
+            try:
+                writer = self._writer(df, "errorifexists", metadata)
+                return self._retrying(uri, lambda: writer.save(uri), metadata)
+            except AnalysisException:
+                if not self.exists(uri):  # not a lost race to create the table: a real error
+                    raise
         on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
         newer = None
         if newer_col:
             t, s = f"t.`{newer_col}`", f"s.`{newer_col}`"
             newer = f"{t} IS NULL OR {s} IS NULL OR {s} >= {t}"
-        (
-            self._DeltaTable.forPath(self.spark, uri)
-            .alias("t")
-            .merge(df.alias("s"), on)
-            .whenMatchedUpdateAll(condition=newer)
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
-        return self.version(uri) or 0
 
+        def merge() -> None:
+            with _SESSION_CONF:
+                conf = self.spark.conf
+                if metadata:
+                    conf.set(_USER_METADATA, user_metadata(metadata))
+                try:
+                    (
+                        self._DeltaTable.forPath(self.spark, uri)
+                        .alias("t")
+                        .merge(df.alias("s"), on)
+                        .whenMatchedUpdateAll(condition=newer)
+                        .whenNotMatchedInsertAll()
+                        .execute()
+                    )
+                finally:
+                    conf.unset(_USER_METADATA)
+
+        return self._retrying(uri, merge, metadata)
+
+    # ---- maintenance -------------------------------------------------------------------------
     def history(self, uri: str) -> list[dict[str, Any]]:
         rows = self._DeltaTable.forPath(self.spark, uri).history().collect()  # one row per commit
         return [r.asDict(recursive=True) for r in rows]
 
-    def vacuum(self, uri: str, retention_hours: int) -> list[str]:
-        self._DeltaTable.forPath(self.spark, uri).vacuum(float(retention_hours))
-        return []
+    def vacuum(self, uri: str, retention_hours: float, force: bool = False) -> list[str]:
+        """Delete what no version within the retention needs (orphans of dead writes too);
+        returns the paths deleted. ``force`` lifts Delta's 7-day minimum for this call."""
+        sql = f"VACUUM delta.`{uri}` RETAIN {retention_hours} HOURS"
+        with _SESSION_CONF:
+            conf = self.spark.conf
+            if force:
+                conf.set(_RETENTION_CHECK, "false")
+            try:
+                doomed = [r[0] for r in self.spark.sql(sql + " DRY RUN").collect()]
+                if doomed:
+                    self.spark.sql(sql).collect()
+            except Exception as exc:
+                if "retention" in str(exc).lower():
+                    raise LakeError(f"{uri}: {exc}".splitlines()[0]) from None
+                raise
+            finally:
+                if force:
+                    conf.unset(_RETENTION_CHECK)
+        return doomed

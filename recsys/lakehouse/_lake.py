@@ -9,9 +9,12 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
+from recsys.jvm_packages import has_delta_classes
 from recsys.lakehouse._base import LakeEngine, LakeError
 
 _ENGINES = ("auto", "delta-spark", "delta-rs")
+SAFE_RETENTION_HOURS = 168
+"""Delta's default ``delta.deletedFileRetentionDuration`` (7 days), on both engines."""
 
 
 def _is_uri(path: str) -> bool:
@@ -35,13 +38,7 @@ def delta_spark_available(spark: SparkSession) -> bool:
         return "delta" in spark.conf.get("spark.sql.extensions", "").lower() or bool(
             os.environ.get("DATABRICKS_RUNTIME_VERSION")
         )
-    try:
-        jvm.java.lang.Class.forName(
-            "io.delta.tables.DeltaTable", False, jvm.Thread.currentThread().getContextClassLoader()
-        )
-    except Exception:  # py4j wraps ClassNotFoundException in a generic error
-        return False
-    return True
+    return has_delta_classes(jvm)
 
 
 class Lake:
@@ -76,7 +73,7 @@ class Lake:
         if engine == "delta-spark":
             from recsys.lakehouse._delta_spark import DeltaSparkEngine
 
-            return DeltaSparkEngine(self.spark)
+            return DeltaSparkEngine(self.spark, self.commit_attempts)
         from recsys.lakehouse._delta_rs import DeltaRsEngine
 
         return DeltaRsEngine(self.spark, storage_options, self.commit_attempts)
@@ -146,10 +143,25 @@ class Lake:
         """Commits, newest first, as Delta records them (version, timestamp, operation...)."""
         return self.engine.history(self._require(name))
 
-    def vacuum(self, name: str, retention_hours: int = 168) -> list[str]:
+    def vacuum(self, name: str, retention_hours: float = 168, force: bool = False) -> list[str]:
         """Delete files no version within the retention period needs, including files of
-        writes that died before committing."""
-        return self.engine.vacuum(self._require(name), retention_hours)
+        writes that died before committing; returns their paths.
+
+        A retention below :data:`SAFE_RETENTION_HOURS` (Delta's default on both engines) can
+        delete files that a running writer is about to commit or a reader of an older version
+        still opens, so it is refused unless ``force``.
+        """
+        uri = self._require(name)
+        if retention_hours < 0:
+            raise LakeError(f"vacuum {name!r}: retention must be >= 0 hours")
+        if retention_hours < SAFE_RETENTION_HOURS and not force:
+            raise LakeError(
+                f"vacuum {name!r}: a retention of {retention_hours:g} h is below the "
+                f"{SAFE_RETENTION_HOURS} h safety limit (a running write or a reader of an older "
+                "version could lose files); pass --force if no job is running"
+            )
+        unsafe = retention_hours < SAFE_RETENTION_HOURS
+        return self.engine.vacuum(uri, retention_hours, force=unsafe)
 
     def tables(self) -> list[str]:
         """Names of the Delta tables directly under the root (local roots only)."""
