@@ -3,14 +3,18 @@ notebook): ``SELECT * FROM recommendations`` instead of knowing where the files 
 
 The views are temporary views over DataFrames read through :class:`recsys.lakehouse.Lake`, so they
 work on either lake engine and cannot be written to (Spark refuses INSERT into such a view).
-:func:`check_read_only` is the lexical guard ``recsys sql`` applies before running a statement.
+:func:`check_read_only` is the guard ``recsys sql`` applies before running a statement: it parses
+the statement with a real SQL parser (sqlglot's Spark dialect) and refuses anything but one
+read-only query over the lake's tables.
 """
 
 from __future__ import annotations
 
-import re
-
+import sqlglot
+import sqlglot.errors
 from pyspark.sql import DataFrame
+from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from recsys import columns as C
 from recsys.errors import RecsysError
@@ -61,100 +65,110 @@ def register_views(lake: Lake, names: list[str] | None = None) -> list[str]:
 
 
 # ---- the read-only guard -------------------------------------------------------------------
-READ_ONLY_STARTS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN"})
-# Words that only appear in statements that change something (tables, views, the session,
-# the file system) or call into the JVM; refused anywhere outside quotes. A column or alias
-# that happens to be spelled like one must be back-quoted.
-FORBIDDEN = frozenset(
-    {
-        "INSERT",
-        "UPDATE",
-        "DELETE",
-        "MERGE",
-        "UPSERT",
-        "CREATE",
-        "DROP",
-        "ALTER",
-        "TRUNCATE",
-        "RENAME",
-        "REPLACE",
-        "OVERWRITE",
-        "GRANT",
-        "REVOKE",
-        "CACHE",
-        "UNCACHE",
-        "REFRESH",
-        "CLEAR",
-        "SET",
-        "RESET",
-        "USE",
-        "ADD",
-        "LOAD",
-        "MSCK",
-        "REPAIR",
-        "COPY",
-        "OPTIMIZE",
-        "VACUUM",
-        "RESTORE",
-        "CLONE",
-        "CALL",
-        "EXECUTE",
-        "EXEC",
-        "DECLARE",
-        "DIRECTORY",
-        "ANALYZE",
-        "COMMENT",
-        "REFLECT",
-        "JAVA_METHOD",
-        "TRY_REFLECT",
-    }
+DIALECT = "spark"
+READ_ONLY_COMMANDS = frozenset({"SHOW"})
+"""Statements sqlglot keeps as raw commands that only read (``SHOW TABLES``, ``SHOW COLUMNS``)."""
+_WRITES = (
+    exp.Insert,
+    exp.Update,
+    exp.Delete,
+    exp.Merge,
+    exp.Create,
+    exp.Drop,
+    exp.Alter,
+    exp.Set,
+    exp.Use,
+    exp.Cache,
+    exp.Uncache,
+    exp.Command,
+    exp.QueryTransform,  # SELECT TRANSFORM(...) USING 'script' runs a program on the executors
+    exp.TruncateTable,
+    exp.LoadData,
 )
-# Function calls whose name is also a forbidden word but which are harmless: replace(s, a, b).
-_HARMLESS_CALLS = frozenset({"REPLACE"})
+EXPLAIN_MODES = frozenset({"EXTENDED", "CODEGEN", "COST", "FORMATTED", "LOGICAL"})
+JVM_CALLS = frozenset({"REFLECT", "JAVA_METHOD", "TRY_REFLECT"})
+"""Functions that call any Java method (``System.exit`` included)."""
+REFUSED_CALLS = JVM_CALLS | {"IDENTIFIER"}
+"""Also ``IDENTIFIER('...')``: Spark resolves its string as a name at run time, so it could name
+a table by path (``delta.`/elsewhere```) or a function the parse tree never shows."""
 
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`(?:[^`]|``)*`", re.S)
-_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
-_BLANKABLE = re.compile(f"{_QUOTED.pattern}|{_COMMENT.pattern}", re.S)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+def _parse(query: str) -> list[exp.Expression | None]:
+    try:
+        return sqlglot.parse(query, read=DIALECT)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SqlError(f"cannot parse the statement as Spark SQL: {first}") from None
 
 
-def _mask(query: str) -> str:
-    """The query with string literals, quoted identifiers and comments blanked out (same
-    length, so positions still match), leaving only the statement's own words and punctuation."""
-    masked = _BLANKABLE.sub(lambda m: " " * len(m.group(0)), query)
-    if any(ch in masked for ch in "'\"`") or "/*" in masked:
-        raise SqlError("unbalanced quote or unterminated comment in the statement")
-    return masked
+def _check_tree(tree: exp.Expression) -> None:
+    """Refuse a statement, or anything nested in it, that writes or escapes the lake's views."""
+    if isinstance(tree, exp.Command):
+        word = str(tree.this).upper()
+        if word == "EXPLAIN":
+            rest = str(tree.expression.this if tree.expression else "").lstrip()
+            mode = rest.split(None, 1)
+            if mode and mode[0].upper() in EXPLAIN_MODES:
+                rest = mode[1] if len(mode) > 1 else ""
+            return _check_statement(rest)
+        if word in READ_ONLY_COMMANDS:
+            return None
+        raise SqlError(f"{word} is not allowed: recsys sql runs read-only queries only")
+    if not isinstance(tree, exp.Query | exp.Values | exp.Describe):
+        raise SqlError(
+            f"only read-only statements run here (a query, SHOW, DESCRIBE or EXPLAIN), not "
+            f"{tree.key.upper()}"
+        )
+    for node in tree.walk():
+        if isinstance(node, _WRITES):
+            what = "TRANSFORM ... USING" if isinstance(node, exp.QueryTransform) else node.key
+            raise SqlError(
+                f"{what.upper()} is not allowed: recsys sql is read-only, also inside a "
+                "WITH clause or a subquery"
+            )
+        name = ""
+        if isinstance(node, exp.Anonymous):
+            name = str(node.this).upper()
+        elif isinstance(node, exp.Func):
+            name = node.sql_name().upper()
+        if name in REFUSED_CALLS:
+            why = "it calls into the JVM" if name in JVM_CALLS else "it names things at run time"
+            raise SqlError(f"{name} is not allowed: {why}")
+        if isinstance(node, exp.Table) and (node.args.get("db") or node.args.get("catalog")):
+            raise SqlError(
+                f"{node.sql(DIALECT)}: query the lake's tables by name (e.g. FROM ratings), "
+                "not by path or database"
+            )
+    return None
+
+
+def _check_statement(query: str) -> str:
+    statements = _parse(query)
+    present = [s for s in statements if s is not None]
+    if not present:
+        raise SqlError("empty statement")
+    if len(statements) > 1:
+        raise SqlError("only one statement is allowed: remove the ';' between statements")
+    _check_tree(present[0])
+    return query
 
 
 def check_read_only(query: str) -> str:
     """Return the statement (without a trailing ';') when it is one read-only query, else raise
-    :class:`SqlError`. Conservative by design: a false refusal costs a rephrase, a false pass
-    could change a table."""
-    masked = _mask(query).rstrip()
-    if masked.endswith(";"):
-        query, masked = query[: len(masked) - 1], masked[:-1]
-    if not masked.strip():
-        raise SqlError("empty statement")
-    if ";" in masked:
+    :class:`SqlError`. The statement is parsed as Spark SQL (sqlglot), so a write hidden in a
+    CTE, a subquery, an EXPLAIN or behind a comment is found by structure, not by keyword."""
+    try:
+        tokens = sqlglot.Dialect.get_or_raise(DIALECT).tokenize(query)
+    except sqlglot.errors.TokenError as exc:
+        raise SqlError(
+            f"unbalanced quote or unterminated comment in the statement ({exc})"
+        ) from None
+    if tokens and tokens[-1].token_type == TokenType.SEMICOLON:
+        query = query[: tokens[-1].start]  # one trailing ';' (comments after it included)
+        tokens = tokens[:-1]
+    if any(t.token_type == TokenType.SEMICOLON for t in tokens):
         raise SqlError("only one statement is allowed: remove the ';' between statements")
-    words = [(m.group(0).upper(), m.end()) for m in _WORD.finditer(masked)]
-    first = words[0][0] if words else ""
-    if first not in READ_ONLY_STARTS:
-        allowed = ", ".join(sorted(READ_ONLY_STARTS))
-        raise SqlError(
-            f"only read-only statements run here (starting with {allowed}), not {first!r}"
-        )
-    for word, end in words:
-        if word not in FORBIDDEN:
-            continue
-        if word in _HARMLESS_CALLS and masked[end:].lstrip().startswith("("):
-            continue
-        raise SqlError(
-            f"{word} is not allowed: recsys sql is read-only "
-            "(back-quote a column that is named like a keyword)"
-        )
-    return query.strip()
+    return _check_statement(query).strip()
 
 
 def read_only_sql(lake: Lake, query: str) -> DataFrame:

@@ -62,6 +62,12 @@ class SparkSettings:
     ``~/.cache/recsys/jars``), so ``lake.engine: auto`` writes with delta-spark. ``false``: the
     pip-only path, where Spark writes Parquet and delta-rs commits. Under spark-submit the
     submitter's ``--jars``/``--packages`` decide."""
+    packages: list[str] = field(default_factory=list)
+    """More JVM jars for a session this process starts, as Maven coordinates
+    (``group:artifact:version``), fetched and cached like Delta's. Dependencies are not
+    resolved: list each jar, e.g. for Spark's S3 connector ``org.apache.hadoop:hadoop-aws:3.5.0``,
+    ``software.amazon.awssdk:bundle:2.35.4`` and
+    ``software.amazon.s3.analyticsaccelerator:analyticsaccelerator-s3:1.3.1`` (docs/lake.md)."""
     blas_threads: int | None = 1
     """``OPENBLAS_NUM_THREADS`` (and MKL's) for the driver and executors: ALS calls BLAS from
     every task at once, so threads inside each call only fight the other tasks for cores
@@ -77,9 +83,13 @@ class LakeSettings:
     """``auto`` picks delta-spark when Delta's JVM classes are loaded, else delta-rs."""
     vacuum_retention_hours: int = 168
     """How old unreferenced files must be before a vacuum may delete them."""
+    storage_options: dict[str, str] = field(default_factory=dict)
+    """Options for the ``deltalake`` library on an object store (``AWS_ENDPOINT_URL``,
+    ``AWS_REGION``, ...); unset ones come from the environment. Spark's own S3 settings go in
+    ``spark.conf`` (``spark.hadoop.fs.s3a.*``)."""
     commit_attempts: int = 10
     """How often a write is planned and committed again when another writer commits first
-    (delta-rs engine), before the job fails."""
+    (both engines), before the job fails."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,8 @@ class Settings:
 
 
 _SECTIONS = {"spark": SparkSettings, "lake": LakeSettings, "data": DataSettings}
-_FREE_FORM = {("spark", "conf")}
-"""Mappings whose keys contain dots themselves (Spark's own setting names)."""
+_FREE_FORM = {("spark", "conf"), ("lake", "storage_options")}
+"""Mappings whose keys are not settings of ours (Spark's names contain dots themselves)."""
 
 
 def check_choice(where: str, value: object, choices: Sequence[object]) -> None:
@@ -180,8 +190,11 @@ def _section(name: str, values: dict[str, Any] | None) -> Any:
         raise ConfigError(
             f"unknown key(s) in section {name!r}: {sorted(unknown)}; known: {sorted(known)}"
         )
-    if "conf" in values:
-        values["conf"] = {str(k): _spark_value(v) for k, v in (values["conf"] or {}).items()}
+    for mapping in ("conf", "storage_options"):  # strings, as Spark and deltalake want them
+        if mapping in values:
+            values[mapping] = {str(k): _spark_value(v) for k, v in (values[mapping] or {}).items()}
+    if isinstance(values.get("packages"), str):  # --set spark.packages=a:b:1,c:d:2
+        values["packages"] = [p for p in values["packages"].split(",") if p.strip()]
     return cls(**values)
 
 

@@ -2,10 +2,11 @@
 
 A local session needs them on its classpath before the JVM starts, so they are resolved here
 (not by Spark's Ivy, which pulls Delta's transitive Hadoop, Parquet and logging jars, versions
-that clash with the ones pyspark ships) and passed as ``spark.jars``. The list is pinned like a
-lock file: the Delta jars that match the installed ``delta-spark`` wheel, whose Maven POM needs
-nothing beyond Spark's own jars at runtime but ``delta-storage``. Every file is checked against
-the repository's SHA-1 and written atomically, so an interrupted download is never used.
+that clash with the ones pyspark ships) and passed as ``spark.jars``. The list is explicit: the
+Delta jars that match the installed ``delta-spark`` wheel, whose Maven POM needs nothing beyond
+Spark's own jars at runtime but ``delta-storage``. Every file is checked against the SHA-1 the
+repository publishes next to it (which catches a corrupt or truncated download, not a hostile
+mirror) and written atomically, so an interrupted download is never used.
 
 On a cluster, ``spark-submit`` starts the JVM: pass ``--jars $(recsys jars)`` (or
 ``--packages``, see docs/cluster.md).
@@ -61,6 +62,15 @@ class Artifact:
     name: str
     version: str
 
+    @classmethod
+    def parse(cls, coordinate: str) -> Artifact:
+        parts = coordinate.strip().split(":")
+        if len(parts) != 3 or not all(parts):
+            raise JarFetchError(
+                f"spark.packages: {coordinate!r} is not a Maven coordinate group:artifact:version"
+            )
+        return cls(*parts)
+
     @property
     def coordinate(self) -> str:
         return f"{self.group}:{self.name}:{self.version}"
@@ -105,7 +115,7 @@ def fetch(
     repo: str | None = None,
 ) -> list[Path]:
     """Local paths of ``artifacts`` (Delta's by default), downloading the missing ones."""
-    artifacts = artifacts or delta_artifacts()
+    artifacts = delta_artifacts() if artifacts is None else artifacts
     dest = dest or jars_dir()
     repo = (repo or repository()).rstrip("/")
     paths = []
@@ -138,4 +148,5 @@ def _fetch_one(artifact: Artifact, target: Path, repo: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".part", delete=False) as tmp:
         tmp.write(data)
+    os.chmod(tmp.name, 0o644)  # a shared cache: readable by the other users of the machine
     os.replace(tmp.name, target)  # atomic: a reader never sees half a jar

@@ -10,7 +10,13 @@ from importlib import resources
 from pyspark.sql import SparkSession
 
 from recsys.config import SparkSettings
-from recsys.jvm_packages import DELTA_SQL_CONF, fetch, has_delta_classes
+from recsys.jvm_packages import (
+    DELTA_SQL_CONF,
+    Artifact,
+    delta_artifacts,
+    fetch,
+    has_delta_classes,
+)
 
 # Settings every profile gets: reproducible timestamps, Arrow transfers, AQE, and Parquet that
 # other Delta readers (delta-rs, DuckDB, Polars) understand.
@@ -45,12 +51,14 @@ LOG4J2_CONF = str(resources.files("recsys.resources").joinpath("log4j2.propertie
 
 def spark_conf(settings: SparkSettings, jars: Sequence[str] = ()) -> dict[str, str]:
     """The full ``spark.*`` mapping a profile asks for (profile ``conf`` wins over defaults);
-    ``jars``: Delta's jars, with the SQL settings Delta needs next to them."""
+    ``jars``: the fetched jars (Delta's, with the SQL settings Delta needs next to them, unless
+    ``delta_jars`` is off, and ``packages``)."""
     conf = dict(BASE_CONF)
     conf["spark.sql.shuffle.partitions"] = str(settings.shuffle_partitions)
     local = (settings.master or "").startswith("local")
     if jars:
         conf["spark.jars"] = ",".join(map(str, jars))
+    if jars and settings.delta_jars:
         conf.update(DELTA_SQL_CONF)
         if local:
             # Delta's defaults (50 partitions to rebuild a table's state, 10,000 to list files
@@ -94,11 +102,14 @@ def _launched_by_spark_submit() -> bool:
     return bool(os.environ.get("PYSPARK_GATEWAY_PORT")) or active
 
 
-def _delta_jars(settings: SparkSettings) -> list[str]:
-    """Delta's jars when this process starts the JVM (fetched once, then cached)."""
-    if not settings.delta_jars or _launched_by_spark_submit():
+def _jars(settings: SparkSettings) -> list[str]:
+    """Delta's jars and ``spark.packages`` when this process starts the JVM (fetched once,
+    then cached); under spark-submit its ``--jars`` / ``--packages`` decide."""
+    if _launched_by_spark_submit():
         return []
-    return [str(p) for p in fetch()]
+    artifacts = list(delta_artifacts()) if settings.delta_jars else []
+    artifacts += [Artifact.parse(c) for c in settings.packages]
+    return [str(p) for p in fetch(tuple(artifacts))] if artifacts else []
 
 
 def _submitted_with_delta() -> bool:
@@ -115,7 +126,7 @@ def _submitted_with_delta() -> bool:
 def build_spark(settings: SparkSettings) -> SparkSession:
     """Get or create the session. ``master`` is applied only when the profile sets one."""
     builder = SparkSession.builder.appName(settings.app_name)
-    conf = spark_conf(settings, _delta_jars(settings))
+    conf = spark_conf(settings, _jars(settings))
     if _submitted_with_delta():
         conf = {**DELTA_SQL_CONF, **conf}
     if "spark.pyspark.python" in conf and not os.environ.get("PYSPARK_PYTHON"):

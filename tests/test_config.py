@@ -233,3 +233,19 @@ def test_shipped_profiles_are_found_when_the_package_is_a_zip(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "200"
+
+
+def test_object_store_settings_arrive_as_strings_and_lists():
+    settings = load_settings(
+        "test",
+        [
+            "lake.storage_options.AWS_ALLOW_HTTP=true",
+            "lake.storage_options.AWS_ENDPOINT_URL=http://127.0.0.1:9000",
+            "spark.packages=org.apache.hadoop:hadoop-aws:3.5.0,a:b:1",
+        ],
+    )
+    assert settings.lake.storage_options == {
+        "AWS_ALLOW_HTTP": "true",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",
+    }
+    assert settings.spark.packages == ["org.apache.hadoop:hadoop-aws:3.5.0", "a:b:1"]

@@ -405,11 +405,13 @@ def test_every_file_carries_min_max_and_null_counts_alike_on_both_engines(spark,
     assert rs["minValues"][C.USER_ID] == 1
     assert rs["maxValues"][C.RATED_AT] == "2020-01-09T00:00:00.000Z"
     assert rs["nullCount"][C.RATING] == 1
-    # a reader that prunes by statistics skips the file for a key outside its bounds
-    dataset = DeltaTable(str(tmp_path / "delta-rs" / "ratings")).to_pyarrow_dataset()
+    # a reader that prunes by statistics skips the file for a key outside its bounds, and
+    # keeps it (with its row) for one inside
     import pyarrow.dataset as ds
 
-    assert dataset.to_table(filter=ds.field(C.USER_ID) > 5).num_rows == 0
+    dataset = DeltaTable(str(tmp_path / "delta-rs" / "ratings")).to_pyarrow_dataset()
+    assert list(dataset.get_fragments(filter=ds.field(C.USER_ID) > 5)) == []
+    assert dataset.to_table(filter=ds.field(C.USER_ID) >= 5).num_rows == 1
 
 
 def test_each_engine_reads_what_the_other_wrote(spark, tmp_path):
@@ -425,9 +427,19 @@ def test_each_engine_reads_what_the_other_wrote(spark, tmp_path):
         assert other.count("ratings") == 2 and other.version("ratings") == 1
         frame = pl.read_delta(other.uri("ratings")).sort(C.USER_ID)
         assert frame[C.MOVIE_ID].to_list() == [10, 20]
-        # and the other engine writes on
+        # and the other engine writes on, also where delta-spark recorded an array column as
+        # nullable although the rows' schema said otherwise
         other.upsert("ratings", ratings(spark, [(3, 30, 1.0, 3)]), KEYS)
         assert delta_rows(other, "ratings") == [(1, 10, 4.0), (2, 20, 3.0), (3, 30, 1.0)]
+        movies = [(1, "Heat (1995)", 1995, ["Crime"], None), (2, "Up (2009)", 2009, [], None)]
+        Lake(spark, root, engine=writer).upsert(
+            "movies", spark.createDataFrame(movies[:1], schemas.MOVIES), [C.MOVIE_ID]
+        )
+        other.upsert("movies", spark.createDataFrame(movies, schemas.MOVIES), [C.MOVIE_ID])
+        assert sorted(r[C.TITLE] for r in other.read("movies").collect()) == [
+            "Heat (1995)",
+            "Up (2009)",
+        ]
 
 
 def test_delta_rs_refuses_tables_whose_reader_features_it_cannot_apply(spark, tmp_path):
@@ -449,6 +461,18 @@ def test_delta_rs_refuses_tables_whose_reader_features_it_cannot_apply(spark, tm
     assert lk.read("ratings").count() == 1
 
 
+def test_delta_rs_refuses_to_write_a_table_with_constraints_it_would_not_check(spark, tmp_path):
+    root = str(tmp_path / "lake")
+    lk = Lake(spark, root, engine="delta-spark")
+    lk.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]))
+    spark.sql(f"ALTER TABLE delta.`{lk.uri('ratings')}` ADD CONSTRAINT r CHECK (rating > 0)")
+    rs = Lake(spark, root, engine="delta-rs")
+    assert rs.count("ratings") == 1  # reading is fine
+    with pytest.raises(LakeError, match=r"delta.constraints.r.*delta-spark engine"):
+        rs.append("ratings", ratings(spark, [(2, 20, -1.0, 1)]))
+    assert rs.count("ratings") == 1
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_concurrent_writers_lose_and_duplicate_nothing(spark, tmp_path, engine):
     """Two upserts of overlapping keys, an upsert racing an overwrite, and two jobs appending
@@ -461,10 +485,10 @@ def test_concurrent_writers_lose_and_duplicate_nothing(spark, tmp_path, engine):
     b = [(u, 10, 1.0, 3) for u in (2, 3, 4, 5, 6)]
     run_concurrently(
         *(
-            lambda lk=lk, rows=rows: lk.upsert(
-                "ratings", ratings(lk.spark, rows), KEYS, newer_col=C.RATED_AT
+            lambda lk=lk, rows=rows, run=run: lk.upsert(
+                "ratings", ratings(lk.spark, rows), KEYS, newer_col=C.RATED_AT, run_id=run
             )
-            for lk, rows in zip(lakes, (a, b), strict=True)
+            for lk, rows, run in zip(lakes, (a, b), ("a", "b"), strict=True)
         )
     )
     assert delta_rows(lk, "ratings") == [
@@ -475,8 +499,10 @@ def test_concurrent_writers_lose_and_duplicate_nothing(spark, tmp_path, engine):
     # an upsert racing an overwrite: the result is one of the two serial orders
     new = [(9, 90, 2.0, 5)]
     run_concurrently(
-        lambda: lakes[0].overwrite("ratings", ratings(lakes[0].spark, new)),
-        lambda: lakes[1].upsert("ratings", ratings(lakes[1].spark, [(1, 10, 0.5, 9)]), KEYS),
+        lambda: lakes[0].overwrite("ratings", ratings(lakes[0].spark, new), run_id="a"),
+        lambda: lakes[1].upsert(
+            "ratings", ratings(lakes[1].spark, [(1, 10, 0.5, 9)]), KEYS, run_id="b"
+        ),
     )
     assert delta_rows(lk, "ratings") in (
         [(1, 10, 0.5), (9, 90, 2.0)],  # overwrite, then upsert
@@ -486,7 +512,9 @@ def test_concurrent_writers_lose_and_duplicate_nothing(spark, tmp_path, engine):
     # two jobs appending their run rows to one table
     run_concurrently(
         *(
-            lambda lk=lk, u=u: lk.append("runs_like", ratings(lk.spark, [(u, 1, 1.0, 1)]))
+            lambda lk=lk, u=u: lk.append(
+                "runs_like", ratings(lk.spark, [(u, 1, 1.0, 1)]), run_id=f"job-{u}"
+            )
             for lk, u in zip(lakes * 2, (1, 2, 3, 4), strict=True)
         )
     )

@@ -14,7 +14,7 @@ LAYERS: dict[str, int] = {
     # foundations: columns, schemas, config, session, the lake, runs, small helpers
     **dict.fromkeys(
         ("columns", "schemas", "config", "session", "lakehouse", "runs", "errors", "display",
-         "vectorised", "catalog", "resources", "candidates"), 0,
+         "vectorised", "catalog", "resources", "candidates", "jvm_packages"), 0,
     ),
     # models, blend, evaluation: DataFrame -> DataFrame code (ingest: parsers and validation)
     **dict.fromkeys(

@@ -28,6 +28,10 @@ from tests import _frames as fr
         "select * from runs where status = 'drop; delete'",
         "select `update` from t",
         "/* note */ select 1",
+        "select 'insert into x' as a, `drop` from t -- delete from ratings",
+        "with w as (select * from ratings) select * from w where user_id in (select 1)",
+        "select 1 union all select 2",
+        "DESCRIBE select 1",
     ],
 )
 def test_read_only_statements_pass_unchanged(query):
@@ -45,17 +49,39 @@ def test_one_trailing_semicolon_is_dropped(query, expected):
 @pytest.mark.parametrize(
     ("query", "why"),
     [
-        ("DROP TABLE ratings", "only read-only"),
-        ("insert into runs select * from runs", "only read-only"),
-        ("CREATE OR REPLACE TEMP VIEW x AS SELECT 1", "only read-only"),
+        # DDL and DML
+        ("DROP TABLE ratings", "not DROP"),
+        ("insert into runs select * from runs", "not INSERT"),
+        ("INSERT OVERWRITE DIRECTORY '/tmp/x' SELECT 1", "not INSERT"),
+        ("CREATE OR REPLACE TEMP VIEW x AS SELECT 1", "not CREATE"),
+        ("ALTER TABLE ratings ADD COLUMNS (x int)", "not ALTER"),
+        ("UPDATE ratings SET rating = 5", "not UPDATE"),
+        ("DELETE FROM ratings WHERE true", "not DELETE"),
+        ("MERGE INTO ratings t USING x s ON t.a = s.a WHEN MATCHED THEN DELETE", "not MERGE"),
+        ("TRUNCATE TABLE ratings", "TRUNCATE"),
+        ("CACHE TABLE x AS SELECT 1", "not CACHE"),
+        ("SET spark.sql.ansi.enabled=false", "not SET"),
+        ("ADD JAR /tmp/evil.jar", "ADD"),
+        # more than one statement, also behind comments and quotes
         ("select 1; drop table ratings", "one statement"),
         ("select 1;;", "one statement"),
+        ("select 1 /* */ ; delete from ratings", "one statement"),
+        ("select 1 -- comment\n; drop table ratings", "one statement"),
+        # writes hidden inside a query
         ("WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a", "INSERT"),
         ("explain insert into t select 1", "INSERT"),
-        ("select 1 /* */ ; delete from ratings", "one statement"),
-        ("SET spark.sql.ansi.enabled=false", "only read-only"),
+        ("EXPLAIN EXTENDED DROP TABLE ratings", "DROP"),
+        ("select transform(user_id) using 'rm -rf /' from ratings", "TRANSFORM ... USING"),
+        # escapes from the lake's views
         ("select reflect('java.lang.System', 'exit', '0')", "REFLECT"),
+        ("select * from (select java_method('java.lang.System', 'exit', 1))", "JAVA_METHOD"),
+        ("select * from delta.`/tmp/other/table`", "by name"),
+        ("select * from csv.`/etc/passwd`", "by name"),
+        ("select * from identifier('delta.`/tmp/other`')", "IDENTIFIER"),
+        ("select identifier('reflect')('java.lang.System', 'exit', '0')", "cannot parse"),
+        # not SQL at all
         ("select 'unterminated", "unbalanced"),
+        ("select from where", "cannot parse"),
         ("   ", "empty"),
         ("-- only a comment", "empty"),
     ],

@@ -47,7 +47,13 @@ class JobContext:
     @cached_property
     def lake(self) -> Lake:
         lake = self.settings.lake
-        return Lake(self.spark, lake.root, engine=lake.engine, commit_attempts=lake.commit_attempts)
+        return Lake(
+            self.spark,
+            lake.root,
+            engine=lake.engine,
+            storage_options=lake.storage_options or None,
+            commit_attempts=lake.commit_attempts,
+        )
 
     def on_lake(self, root: str) -> JobContext:
         """The same settings, session and log over another lake (evaluate's scratch lake)."""
@@ -57,7 +63,11 @@ class JobContext:
         other._owns_spark = False
         lake = self.lake
         other.lake = Lake(
-            self.spark, root, engine=lake.engine.name, commit_attempts=lake.commit_attempts
+            self.spark,
+            root,
+            engine=lake.engine.name,
+            storage_options=self.settings.lake.storage_options or None,
+            commit_attempts=lake.commit_attempts,
         )
         return other
 

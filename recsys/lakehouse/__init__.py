@@ -13,6 +13,20 @@ Either way the result is a real Delta table that any Delta reader sees identical
 """
 
 from recsys.lakehouse._base import LakeEngine, LakeError
-from recsys.lakehouse._lake import Lake, delta_spark_available, table_uri
+from recsys.lakehouse._lake import (
+    SAFE_RETENTION_HOURS,
+    Lake,
+    check_retention,
+    delta_spark_available,
+    table_uri,
+)
 
-__all__ = ["Lake", "LakeEngine", "LakeError", "delta_spark_available", "table_uri"]
+__all__ = [
+    "SAFE_RETENTION_HOURS",
+    "Lake",
+    "LakeEngine",
+    "LakeError",
+    "check_retention",
+    "delta_spark_available",
+    "table_uri",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -9,6 +10,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
 from recsys.errors import RecsysError
+
+
+def user_metadata(metadata: dict[str, Any]) -> str | None:
+    """A commit's ``userMetadata`` on both engines: one JSON object, keys sorted (``run_id``
+    and ``job`` from the jobs), so a version leads back to its row in ``runs``."""
+    return json.dumps(metadata, sort_keys=True) if metadata else None
 
 
 class LakeError(RecsysError):

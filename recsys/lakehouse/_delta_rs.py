@@ -37,15 +37,20 @@ from deltalake.transaction import (
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
+    ArrayType,
     BooleanType,
+    DataType,
     DateType,
+    MapType,
     NumericType,
     StringType,
+    StructField,
     StructType,
     TimestampType,
 )
 
-from recsys.lakehouse._base import LakeError
+from recsys.lakehouse._base import LakeError, user_metadata
+from recsys.lakehouse._faults import kill_here, killing_writes
 
 _FILE = "_recsys_file"
 _CLOBBER = "_recsys_newer"
@@ -63,7 +68,7 @@ def commit_info(
     is recorded as ``WRITE``), so a merge says what it did in its parameters."""
     info: dict[str, Any] = {}
     if metadata:
-        info["userMetadata"] = json.dumps(metadata, sort_keys=True)
+        info["userMetadata"] = user_metadata(metadata)
     if parameters:
         info["operationParameters"] = parameters
     return info or None
@@ -95,10 +100,25 @@ class _Conflict(Exception):
     """Another writer committed after the snapshot a transaction was planned from."""
 
 
+def _loose(data_type: DataType) -> DataType:
+    """``data_type`` with every nullability relaxed: delta-spark records arrays and maps as
+    nullable whatever the rows said, and rows that allow fewer nulls fit a looser column."""
+    if isinstance(data_type, StructType):
+        return StructType([StructField(f.name, _loose(f.dataType), True) for f in data_type])
+    if isinstance(data_type, ArrayType):
+        return ArrayType(_loose(data_type.elementType), True)
+    if isinstance(data_type, MapType):
+        return MapType(_loose(data_type.keyType), _loose(data_type.valueType), True)
+    return data_type
+
+
+def _table_schema(snapshot: DeltaTable) -> StructType:
+    return StructType.fromJson(json.loads(snapshot.schema().to_json()))
+
+
 def _check_schema(uri: str, snapshot: DeltaTable, schema: StructType) -> None:
-    table = StructType.fromJson(json.loads(snapshot.schema().to_json()))
-    have = [(f.name, f.dataType) for f in table.fields]
-    got = [(f.name, f.dataType) for f in schema.fields]
+    have = [(f.name, _loose(f.dataType)) for f in _table_schema(snapshot).fields]
+    got = [(f.name, _loose(f.dataType)) for f in schema.fields]
     if have != got:
         raise LakeError(
             f"{uri}: the rows' schema {got} differs from the table's {have}; "
@@ -135,6 +155,31 @@ def check_readable(uri: str, table: DeltaTable) -> None:
         )
 
 
+WRITE_CHECKED_CONFIG = ("delta.constraints.", "delta.enableChangeDataFeed")
+WRITE_CHECKED_FIELD_METADATA = ("delta.generationExpression", "delta.invariants")
+
+
+def check_writable(uri: str, table: DeltaTable) -> None:
+    """Refuse to write a table whose writes must be checked or accompanied (CHECK constraints,
+    generated columns, invariants, change data feed): Spark writes the files here, and nothing
+    on this path enforces them."""
+    check_readable(uri, table)
+    config = table.metadata().configuration or {}
+    found = [k for k, v in config.items() if k.startswith(WRITE_CHECKED_CONFIG) and v != "false"]
+    schema = json.loads(table.schema().to_json())
+    found += [
+        f"{f['name']}: {key}"
+        for f in schema["fields"]
+        for key in WRITE_CHECKED_FIELD_METADATA
+        if key in (f.get("metadata") or {})
+    ]
+    if found:
+        raise LakeError(
+            f"{uri}: the table has {', '.join(sorted(found))}, which the delta-rs engine does not "
+            "enforce when it writes; write it with the delta-spark engine"
+        )
+
+
 def _stat_value(value: Any, kind: str) -> Any:
     """A footer statistic as Delta's JSON stats write it (None: leave the column out)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -159,6 +204,12 @@ def _stat_value(value: Any, kind: str) -> Any:
 
 
 STRING_STATS_PREFIX = 32
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
 _EPOCH = dt.datetime(1970, 1, 1)
 _STAT_TYPES = (NumericType, StringType, DateType, TimestampType, BooleanType)
 """Column types whose bounds Delta readers use to skip files."""
@@ -177,19 +228,27 @@ def footer_stats(metadata: pq.FileMetaData) -> dict[str, Any]:
             continue
         lo = hi = None
         null_count = 0
-        complete = True
+        complete, bounded = True, True
         for g in range(metadata.num_row_groups):
-            st = metadata.row_group(g).column(i).statistics
+            group = metadata.row_group(g)
+            st = group.column(i).statistics
             if st is None or not st.has_null_count:
                 complete = False
                 break
             null_count += st.null_count
             if st.has_min_max:
-                lo = st.min if lo is None else min(lo, st.min)
-                hi = st.max if hi is None else max(hi, st.max)
+                if _is_nan(st.min) or _is_nan(st.max):
+                    bounded = False  # NaN orders nowhere: no bound is safe
+                else:
+                    lo = st.min if lo is None else min(lo, st.min)
+                    hi = st.max if hi is None else max(hi, st.max)
+            elif st.null_count < group.num_rows:
+                bounded = False  # values without bounds (writers drop long ones)
         if not complete:
             continue
         nulls[path] = null_count
+        if not bounded:
+            continue
         for target, value, kind in ((mins, lo, "min"), (maxs, hi, "max")):
             converted = _stat_value(value, kind)
             if converted is not None:
@@ -256,10 +315,10 @@ class DeltaRsEngine:
         return self._table(uri).version() if self.exists(uri) else None
 
     def schema(self, uri: str) -> StructType:
-        return StructType.fromJson(json.loads(self._table(uri).schema().to_json()))
+        return _table_schema(self._table(uri))
 
     def _scan(self, table: DeltaTable, uri: str) -> DataFrame:
-        schema = StructType.fromJson(json.loads(table.schema().to_json()))
+        schema = _table_schema(table)
         files = [_to_spark_uri(f, uri) for f in table.file_uris()]
         if not files:
             return self.spark.createDataFrame([], schema)
@@ -280,15 +339,17 @@ class DeltaRsEngine:
     def _snapshot(self, uri: str) -> DeltaTable | None:
         """The latest version, which the next commit must follow directly (``None``: no table)."""
         try:
-            return self._table(uri)
+            table = self._table(uri)
         except TableNotFoundError:
             return None
+        check_writable(uri, table)
+        return table
 
     def _write_files(self, uri: str, df: DataFrame) -> tuple[str, list[AddAction]]:
         """Step 1: Spark writes the rows into a new folder; returns it and the add actions."""
         folder = f"data-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:12]}"
         target = f"{uri.rstrip('/')}/{folder}"
-        df.write.mode("errorifexists").parquet(target)
+        killing_writes(df, uri).write.mode("errorifexists").parquet(target)
         local = _local_path(target)
         files = _data_files(local) if local is not None else self._listing(df.schema, target)
         return folder, [
@@ -388,6 +449,9 @@ class DeltaRsEngine:
         only that the files it removes still exist: a merge planned from an older version would
         then duplicate or lose the keys another writer committed in between.
         """
+        kill_here("written", uri)
+        if snapshot is not None and mode == "append":  # appends and merges keep the table's
+            schema = _table_schema(snapshot)
         delta_schema = Schema.from_json(schema.json())
         props = CommitProperties(
             custom_metadata=commit_info(metadata, parameters), max_commit_retries=0

@@ -4,7 +4,6 @@ default), a cluster submitted with ``--jars``/``--packages`` holding Delta, or D
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -13,19 +12,22 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
-from recsys.lakehouse._base import LakeError
+from recsys.lakehouse._base import LakeError, user_metadata
+from recsys.lakehouse._faults import killing_writes
 
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 _RETENTION_CHECK = "spark.databricks.delta.retentionDurationCheck.enabled"
-_SESSION_CONF = threading.Lock()
-"""Guards the session settings a merge or a forced vacuum sets for the length of one call
-(a merge has no per-call ``userMetadata`` option; threads of one process share the session)."""
+_LOCKS: dict[int, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 
 
-def user_metadata(metadata: dict[str, Any]) -> str | None:
-    """The commit's ``userMetadata``: one JSON object, keys sorted, as the delta-rs engine
-    writes it, so ``history()`` reads the same on both engines."""
-    return json.dumps(metadata, sort_keys=True) if metadata else None
+def _session_lock(spark: SparkSession) -> threading.Lock:
+    """One lock per Spark session, held by each write: a merge (which has no per-call
+    ``userMetadata`` option) and a forced vacuum set session settings for the length of one
+    call, and no other write of that session may pick them up. Writers in other sessions
+    (other jobs, ``newSession()``) run at once and meet in Delta's conflict detection."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(id(spark._jsparkSession), threading.Lock())
 
 
 class DeltaSparkEngine:
@@ -70,47 +72,54 @@ class DeltaSparkEngine:
     def _retrying(self, uri: str, write: Callable[[], None], metadata: dict[str, Any]) -> int:
         """Run ``write`` until Delta's optimistic commit succeeds (each attempt re-reads the
         table); the committed version, found by this write's ``userMetadata``."""
+        before = self.version(uri)
         for _ in range(self.commit_attempts):
             try:
-                write()
+                with _session_lock(self.spark):
+                    write()
             except self._conflict:
                 continue
             except AnalysisException as exc:
                 if "schema" in str(exc).lower():
+                    first = str(exc).splitlines()[0]
                     raise LakeError(
-                        f"{uri}: the rows' schema differs from the table's ({exc}); overwrite "
+                        f"{uri}: the rows' schema differs from the table's ({first}); overwrite "
                         "the table to change its schema"
                     ) from None
                 raise
-            return self._committed_version(uri, metadata)
+            return self._committed_version(uri, metadata, before)
         raise LakeError(
             f"{uri}: another writer committed first {self.commit_attempts} times in a row, so "
             "nothing of this write was committed; run the job again when the others finish"
         )
 
-    def _committed_version(self, uri: str, metadata: dict[str, Any]) -> int:
-        """The newest version carrying this write's ``userMetadata`` (another writer may have
-        committed since); the latest version when the write carried none."""
+    def _committed_version(self, uri: str, metadata: dict[str, Any], before: int | None) -> int:
+        """The version this write committed: after ``before`` and carrying its
+        ``userMetadata`` (other writers may have committed since)."""
         wanted = user_metadata(metadata)
-        history = self._DeltaTable.forPath(self.spark, uri).history(self.commit_attempts + 10)
-        rows = history.select("version", "userMetadata").collect()  # a few commits
-        for row in rows:
-            if wanted is None or row["userMetadata"] == wanted:
-                return int(row["version"])
-        return int(rows[0]["version"])
+        newer = -1 if before is None else before
+        history = self._DeltaTable.forPath(self.spark, uri).history(self.commit_attempts + 20)
+        rows = history.where(f"version > {newer}").select("version", "userMetadata").collect()
+        mine = [int(r["version"]) for r in rows if wanted is None or r["userMetadata"] == wanted]
+        if len(mine) != 1:
+            raise LakeError(
+                f"{uri}: the write committed, but {len(mine)} new versions carry its metadata "
+                f"{wanted}; give each concurrent writer its own run_id"
+            )
+        return mine[0]
 
-    def _writer(self, df: DataFrame, mode: str, metadata: dict[str, Any]):
-        writer = df.write.format("delta").mode(mode)
+    def _writer(self, df: DataFrame, mode: str, metadata: dict[str, Any], uri: str):
+        writer = killing_writes(df, uri).write.format("delta").mode(mode)
         if metadata:
             writer = writer.option("userMetadata", user_metadata(metadata))
         return writer
 
     def overwrite(self, uri: str, df: DataFrame, metadata: dict[str, Any]) -> int:
-        writer = self._writer(df, "overwrite", metadata).option("overwriteSchema", "true")
+        writer = self._writer(df, "overwrite", metadata, uri).option("overwriteSchema", "true")
         return self._retrying(uri, lambda: writer.save(uri), metadata)
 
     def append(self, uri: str, df: DataFrame, metadata: dict[str, Any]) -> int:
-        writer = self._writer(df, "append", metadata)
+        writer = self._writer(df, "append", metadata, uri)
         return self._retrying(uri, lambda: writer.save(uri), metadata)
 
     def upsert(
@@ -123,7 +132,7 @@ class DeltaSparkEngine:
     ) -> int:
         if not self.exists(uri):
             try:
-                writer = self._writer(df, "errorifexists", metadata)
+                writer = self._writer(df, "errorifexists", metadata, uri)
                 return self._retrying(uri, lambda: writer.save(uri), metadata)
             except AnalysisException:
                 if not self.exists(uri):  # not a lost race to create the table: a real error
@@ -134,22 +143,21 @@ class DeltaSparkEngine:
             t, s = f"t.`{newer_col}`", f"s.`{newer_col}`"
             newer = f"{t} IS NULL OR {s} IS NULL OR {s} >= {t}"
 
-        def merge() -> None:
-            with _SESSION_CONF:
-                conf = self.spark.conf
-                if metadata:
-                    conf.set(_USER_METADATA, user_metadata(metadata))
-                try:
-                    (
-                        self._DeltaTable.forPath(self.spark, uri)
-                        .alias("t")
-                        .merge(df.alias("s"), on)
-                        .whenMatchedUpdateAll(condition=newer)
-                        .whenNotMatchedInsertAll()
-                        .execute()
-                    )
-                finally:
-                    conf.unset(_USER_METADATA)
+        def merge() -> None:  # under the session's lock (_retrying)
+            conf = self.spark.conf
+            if metadata:
+                conf.set(_USER_METADATA, user_metadata(metadata))
+            try:
+                (
+                    self._DeltaTable.forPath(self.spark, uri)
+                    .alias("t")
+                    .merge(killing_writes(df, uri).alias("s"), on)
+                    .whenMatchedUpdateAll(condition=newer)
+                    .whenNotMatchedInsertAll()
+                    .execute()
+                )
+            finally:
+                conf.unset(_USER_METADATA)
 
         return self._retrying(uri, merge, metadata)
 
@@ -162,7 +170,7 @@ class DeltaSparkEngine:
         """Delete what no version within the retention needs (orphans of dead writes too);
         returns the paths deleted. ``force`` lifts Delta's 7-day minimum for this call."""
         sql = f"VACUUM delta.`{uri}` RETAIN {retention_hours} HOURS"
-        with _SESSION_CONF:
+        with _session_lock(self.spark):
             conf = self.spark.conf
             if force:
                 conf.set(_RETENTION_CHECK, "false")

@@ -11,6 +11,7 @@ from pyspark.sql.types import StructType
 
 from recsys.jvm_packages import has_delta_classes
 from recsys.lakehouse._base import LakeEngine, LakeError
+from recsys.lakehouse._faults import kill_here
 
 _ENGINES = ("auto", "delta-spark", "delta-rs")
 SAFE_RETENTION_HOURS = 168
@@ -39,6 +40,18 @@ def delta_spark_available(spark: SparkSession) -> bool:
             os.environ.get("DATABRICKS_RUNTIME_VERSION")
         )
     return has_delta_classes(jvm)
+
+
+def check_retention(retention_hours: float, force: bool) -> None:
+    """Refuse a vacuum retention that could delete files still needed (see ``Lake.vacuum``)."""
+    if retention_hours < 0:
+        raise LakeError(f"vacuum: retention must be >= 0 hours, got {retention_hours:g}")
+    if retention_hours < SAFE_RETENTION_HOURS and not force:
+        raise LakeError(
+            f"vacuum: a retention of {retention_hours:g} h is below the {SAFE_RETENTION_HOURS} h "
+            "safety limit (a running write or a reader of an older version could lose files); "
+            "pass --force if no job is running"
+        )
 
 
 class Lake:
@@ -116,10 +129,14 @@ class Lake:
 
     def overwrite(self, name: str, df: DataFrame, **metadata: Any) -> int:
         """Replace the table's content (and schema) in one commit; returns the new version."""
-        return self.engine.overwrite(self.uri(name), df, metadata)
+        version = self.engine.overwrite(self.uri(name), df, metadata)
+        kill_here("committed", self.uri(name))
+        return version
 
     def append(self, name: str, df: DataFrame, **metadata: Any) -> int:
-        return self.engine.append(self.uri(name), df, metadata)
+        version = self.engine.append(self.uri(name), df, metadata)
+        kill_here("committed", self.uri(name))
+        return version
 
     def upsert(
         self,
@@ -137,7 +154,9 @@ class Lake:
         missing = [k for k in keys if k not in df.columns]
         if missing:
             raise LakeError(f"upsert into {name!r}: key column(s) {missing} not in {df.columns}")
-        return self.engine.upsert(self.uri(name), df, keys, newer_col, metadata)
+        version = self.engine.upsert(self.uri(name), df, keys, newer_col, metadata)
+        kill_here("committed", self.uri(name))
+        return version
 
     def history(self, name: str) -> list[dict[str, Any]]:
         """Commits, newest first, as Delta records them (version, timestamp, operation...)."""
@@ -152,14 +171,7 @@ class Lake:
         still opens, so it is refused unless ``force``.
         """
         uri = self._require(name)
-        if retention_hours < 0:
-            raise LakeError(f"vacuum {name!r}: retention must be >= 0 hours")
-        if retention_hours < SAFE_RETENTION_HOURS and not force:
-            raise LakeError(
-                f"vacuum {name!r}: a retention of {retention_hours:g} h is below the "
-                f"{SAFE_RETENTION_HOURS} h safety limit (a running write or a reader of an older "
-                "version could lose files); pass --force if no job is running"
-            )
+        check_retention(retention_hours, force)
         unsafe = retention_hours < SAFE_RETENTION_HOURS
         return self.engine.vacuum(uri, retention_hours, force=unsafe)
 
