@@ -224,7 +224,7 @@ def ratings_files(draw) -> tuple[list[bytes], dict[tuple[int, int], float]]:
 
 
 @settings(
-    max_examples=8,
+    max_examples=5,
     deadline=None,
     derandomize=True,  # the same files in every CI run; raise max_examples locally to explore
     database=None,

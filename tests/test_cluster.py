@@ -29,6 +29,8 @@ from deltalake import DeltaTable
 from tests._paths import REPO
 
 pytestmark = [pytest.mark.cluster, pytest.mark.fault]
+# The whole-pipeline test below takes 8 min here (480 s): it is marked `soak` and left out of
+# the default run (CI's 30 minutes); `python -m pytest -m soak` runs it.
 
 
 def _free_port() -> int:
@@ -103,6 +105,7 @@ def bare_python(tmp_path_factory) -> str:
         capture_output=True,
         text=True,
         cwd=env_dir,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     assert "No module named 'recsys'" in probe.stderr, probe.stderr
     return python
@@ -169,7 +172,7 @@ def standalone_cluster(tmp_path_factory) -> Iterator[Cluster]:
             for _ in range(2)
         ]
         master.wait_for("Registering worker", 2, timeout=120)
-        yield Cluster(url, tmp, workers)
+        yield Cluster(url, tmp, workers, master)
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -187,6 +190,7 @@ class Cluster:
     url: str
     tmp: Path
     workers: list[subprocess.Popen[str]]
+    master: _LogWatcher
 
 
 SETTINGS = ["--profile", "cluster", "--set", "spark.shuffle_partitions=4"]
@@ -240,11 +244,30 @@ def top10(lake_root: Path) -> dict[int, set[int]]:
     return lists
 
 
+def test_spark_submit_ingest_with_the_code_only_in_py_files(
+    standalone_cluster, bare_python, shipped, tmp_path
+):
+    """The shipping path in CI's budget: ingest through spark-submit on the cluster, recsys
+    only in --py-files, Delta's jars from --jars, written by delta-spark."""
+    lake = tmp_path / "lake"
+    finish(
+        submit(
+            standalone_cluster.url, "ingest.py", ["--size", "tiny", "--lake-root", str(lake)],
+            bare_python, shipped, tmp_path,
+        )
+    )  # fmt: skip
+    assert list((standalone_cluster.tmp / "work").glob("app-*")), "executors ran on workers"
+    ratings = DeltaTable(str(lake / "ratings"))
+    assert ratings.to_pyarrow_table().num_rows > 1000
+    assert ratings.history(1)[0]["engineInfo"].startswith("Apache-Spark")
+
+
+@pytest.mark.soak
 def test_the_pipeline_on_a_cluster_equals_a_local_run_and_survives_a_lost_worker(
     standalone_cluster, bare_python, shipped, tmp_path
 ):
     cluster = standalone_cluster
-    data = ["--size", "tiny", "--stages", "ingest,als,content,blend"]
+    data = ["--size", "tiny", "--stages", "ingest,als,blend"]
     on_cluster, local = tmp_path / "cluster-lake", tmp_path / "local-lake"
     out = finish(
         submit(
@@ -281,8 +304,10 @@ def test_the_pipeline_on_a_cluster_equals_a_local_run_and_survives_a_lost_worker
     watcher.wait_for("train-als: BLAS", 1, timeout=600)
     os.killpg(cluster.workers[0].pid, signal.SIGKILL)
     cluster.workers[0].wait(timeout=60)
-    output = finish(proc, watcher)
-    assert "Lost executor" in output or "ExecutorLostFailure" in output, output[-3000:]
+    # the master notices the worker (and the executor on it) gone, while train-als runs
+    cluster.master.wait_for("Removing worker", 1, timeout=300)
+    assert proc.poll() is None, "train-als was still running when its worker was lost"
+    finish(proc, watcher)
     assert DeltaTable(str(disturbed / "als_candidates")).version() == before + 1
     finish(
         submit(

@@ -519,3 +519,13 @@ def test_concurrent_writers_lose_and_duplicate_nothing(spark, tmp_path, engine):
         )
     )
     assert [r[0] for r in delta_rows(lk, "runs_like")] == [1, 2, 3, 4]
+
+
+def test_an_upsert_that_changes_nothing_returns_a_version_holding_the_rows(spark, lake):
+    """delta-spark commits nothing for a merge of an empty batch (the crash test's rerun hit
+    it: ingest_rejects had nothing new); the version returned is then the one it read."""
+    lake.overwrite("ratings", ratings(spark, [(1, 10, 4.0, 1)]), run_id="first")
+    empty = spark.createDataFrame([], schemas.RATINGS)
+    version = lake.upsert("ratings", empty, KEYS, run_id="second")
+    assert version == lake.version("ratings")
+    assert lake.read("ratings", version=version).count() == 1

@@ -95,12 +95,15 @@ class DeltaSparkEngine:
 
     def _committed_version(self, uri: str, metadata: dict[str, Any], before: int | None) -> int:
         """The version this write committed: after ``before`` and carrying its
-        ``userMetadata`` (other writers may have committed since)."""
+        ``userMetadata`` (other writers may have committed since). A merge that changes
+        nothing commits nothing in Delta: then the version it read."""
         wanted = user_metadata(metadata)
         newer = -1 if before is None else before
         history = self._DeltaTable.forPath(self.spark, uri).history(self.commit_attempts + 20)
         rows = history.where(f"version > {newer}").select("version", "userMetadata").collect()
         mine = [int(r["version"]) for r in rows if wanted is None or r["userMetadata"] == wanted]
+        if not mine and before is not None:
+            return before
         if len(mine) != 1:
             raise LakeError(
                 f"{uri}: the write committed, but {len(mine)} new versions carry its metadata "
