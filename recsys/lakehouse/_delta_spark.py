@@ -26,8 +26,9 @@ def _session_lock(spark: SparkSession) -> threading.Lock:
     ``userMetadata`` option) and a forced vacuum set session settings for the length of one
     call, and no other write of that session may pick them up. Writers in other sessions
     (other jobs, ``newSession()``) run at once and meet in Delta's conflict detection."""
+    session = getattr(spark, "_jsparkSession", spark)  # the JVM session; Spark Connect: itself
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(id(spark._jsparkSession), threading.Lock())
+        return _LOCKS.setdefault(id(session), threading.Lock())
 
 
 class DeltaSparkEngine:
