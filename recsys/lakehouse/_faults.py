@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pyspark.sql import DataFrame
 
 KILL_AT_ENV = "RECSYS_KILL_AT"
-POINTS = ("writing", "written", "committed")
 
 
 def _wanted(point: str, uri: str) -> bool:
