@@ -2,39 +2,33 @@
 on each engine, against a local S3-compatible server (moto's server mode on 127.0.0.1), then the
 tables read back with ``deltalake`` through the same endpoint.
 
-Each run is a separate process: Spark's S3 connector (``hadoop-aws`` and the AWS SDK bundle, from
-``spark.packages``) must be on the JVM's classpath when it starts.
+Each run is docs/lake.md's command in a separate process: Spark's S3 connector (``hadoop-aws`` and
+the AWS SDK bundle, from ``spark.packages``) must be on the JVM's classpath when it starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
 
-from tests._paths import TEST_PROFILE
+from tests._paths import REPO, TEST_PROFILE
 
 pytestmark = [
     pytest.mark.fault,
-    pytest.mark.skip(
-        reason="not working yet: the delta-spark run stalls in S3A listObjects retries against "
-        "moto (issue 14 note); needs moto[server] and boto3, not in the test extras yet"
-    ),
 ]
 
 KEY, SECRET, REGION = "test-key", "test-secret", "us-east-1"
-S3A_PACKAGES = (
-    "[org.apache.hadoop:hadoop-aws:3.5.0, software.amazon.awssdk:bundle:2.35.4,"
-    " software.amazon.s3.analyticsaccelerator:analyticsaccelerator-s3:1.3.1]"
-)
-"""hadoop-aws at pyspark's Hadoop version (3.5.0) and the two jars its POM needs at runtime."""
+DOC_ENDPOINT = "http://127.0.0.1:9000"
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +49,8 @@ def s3_endpoint() -> Iterator[str]:
                 break
         else:
             raise AssertionError("moto_server exited before serving")
+        # moto logs every request: keep draining its pipe, or it blocks once the pipe is full
+        threading.Thread(target=server.stdout.read, daemon=True).start()
         endpoint = f"http://127.0.0.1:{port}"
         import boto3
 
@@ -69,45 +65,38 @@ def s3_endpoint() -> Iterator[str]:
 
 
 def storage_options(endpoint: str) -> dict[str, str]:
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET,
-        "AWS_REGION": REGION,
-        "AWS_ALLOW_HTTP": "true",
-    }
+    """What a reader outside Spark passes to ``deltalake`` (credentials from the environment)."""
+    return {"AWS_ENDPOINT_URL": endpoint, "AWS_ALLOW_HTTP": "true"}
 
 
-def s3_settings(endpoint: str) -> list[str]:
-    """What docs/lake.md tells a user to set for an S3-compatible store."""
-    hadoop = {
-        "fs.s3a.endpoint": endpoint,
-        "fs.s3a.path.style.access": "true",
-        "fs.s3a.connection.ssl.enabled": "false",
-        "fs.s3a.access.key": KEY,
-        "fs.s3a.secret.key": SECRET,
-        "fs.s3a.endpoint.region": REGION,
-    }
-    sets = [f"spark.packages={S3A_PACKAGES}"]
-    sets += [f"spark.conf.spark.hadoop.{k}='{v}'" for k, v in hadoop.items()]
-    sets += [f"lake.storage_options.{k}='{v}'" for k, v in storage_options(endpoint).items()]
-    return [arg for s in sets for arg in ("--set", s)]
+def documented_command(endpoint: str, root: str) -> list[str]:
+    """docs/lake.md's command for an S3-compatible server, pointed at ``endpoint`` and ``root``:
+    the test runs what the docs tell a user, not a copy of it."""
+    text = (REPO / "docs" / "lake.md").read_text()
+    block = text.split("For an S3-compatible server", 1)[1].split("```bash\n", 1)[1]
+    block = block.split("```", 1)[0].replace("\\\n", " ")
+    lines = [x for x in block.splitlines() if x.strip() and not x.lstrip().startswith("#")]
+    argv = shlex.split(" ".join(lines).replace(DOC_ENDPOINT, endpoint))
+    assert argv[:2] == ["recsys", "pipeline"] and "--lake-root" in argv, argv
+    argv[argv.index("--lake-root") + 1] = root
+    return [sys.executable, "-m", "recsys.cli", *argv[1:]]
 
 
 @pytest.mark.parametrize("engine", ["delta-spark", "delta-rs"])
 def test_the_pipeline_writes_its_lake_into_a_bucket(s3_endpoint, engine, tmp_path):
     root = f"s3a://lake/{engine}"
     command = [
-        sys.executable, "-m", "recsys.cli", "pipeline", "--size", "tiny",
+        *documented_command(s3_endpoint, root), "--size", "tiny",
         "--stages", "ingest,als,content,blend", "--profile", TEST_PROFILE,
-        "--lake-root", root, "--set", f"lake.engine={engine}", *s3_settings(s3_endpoint),
+        "--set", f"lake.engine={engine}",
     ]  # fmt: skip
+    credentials = {"AWS_ACCESS_KEY_ID": KEY, "AWS_SECRET_ACCESS_KEY": SECRET, "AWS_REGION": REGION}
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=900, cwd=tmp_path,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, **credentials, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    options = storage_options(s3_endpoint)
+    options = {**storage_options(s3_endpoint), **credentials}
     recs = DeltaTable(f"{root}/recommendations", storage_options=options)
     table = recs.to_pyarrow_table()
     assert table.num_rows > 100 and set(table.column("rank").to_pylist()) >= {1, 10}
