@@ -25,6 +25,7 @@ from recsys.runs import T_RUNS
 # where the lake cannot list folders; local roots are listed, so extra tables show up too.
 KNOWN_TABLES: tuple[str, ...] = (
     C.T_RATINGS,
+    C.T_FEEDBACK,
     C.T_MOVIES,
     C.T_TAGS,
     C.T_USERS,

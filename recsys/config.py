@@ -100,7 +100,7 @@ class DataSettings:
     """A folder holding ``<dataset>.zip`` copies, used instead of GroupLens."""
 
 
-JOB_SECTIONS = ("ingest", "train_als", "train_content", "recommend", "evaluate")
+JOB_SECTIONS = ("ingest", "train_als", "train_content", "recommend", "evaluate", "serve")
 """Sections holding a job's config (checked against the job's dataclass when the job starts)."""
 
 

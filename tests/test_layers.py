@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
         ("als", "content", "neighbors", "blend", "evaluation", "ingest"), 1
     ),
     "jobs": 2,
+    "serving": 2,  # the HTTP API: a long-running job over the lake
     "pipeline": 3,
     "cli": 4,
 }  # fmt: skip

@@ -10,6 +10,7 @@ validation search, per-user top-N candidates.
 """
 
 from recsys.als._explicit import damped_biases, fit_explicit
+from recsys.als._foldin import fold_in, gram, implicit_values
 from recsys.als._implicit import fit_implicit, interactions
 from recsys.als._model import FittedALS, model_from_factors
 from recsys.als._params import (
@@ -44,7 +45,10 @@ __all__ = [
     "fit",
     "fit_explicit",
     "fit_implicit",
+    "fold_in",
+    "gram",
     "grid_configs",
+    "implicit_values",
     "interactions",
     "model_from_factors",
     "search",

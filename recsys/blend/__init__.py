@@ -7,15 +7,26 @@ re-rank; reasons naming a rated movie (the job writing the tables: :mod:`recsys.
 """
 
 from recsys.blend._blend import (
+    BLENDED,
     assign_buckets,
     blend,
     blend_scores,
+    blend_user,
     combine_candidates,
     history_sizes,
 )
 from recsys.blend._coldstart import FittedPopularity, PopularitySource, cold_start, movie_popularity
 from recsys.blend._normalize import METHODS, normalize_per_user
-from recsys.blend._reasons import attach_reasons, because_text, rating_text
+from recsys.blend._reasons import (
+    GenreBits,
+    attach_reasons,
+    because_sentence,
+    because_text,
+    explain_user,
+    popular_sentence,
+    rating_text,
+    rating_words,
+)
 from recsys.blend._recommend import (
     EASE,
     ITEM_KNN,
@@ -39,6 +50,7 @@ from recsys.blend._weights import (
 )
 
 __all__ = [
+    "BLENDED",
     "DEFAULT_WEIGHTS",
     "EASE",
     "ITEM_KNN",
@@ -51,24 +63,30 @@ __all__ = [
     "BlendWeights",
     "Bucket",
     "FittedPopularity",
+    "GenreBits",
     "PopularitySource",
     "RecommendConfig",
     "Sources",
     "WeightsError",
     "assign_buckets",
     "attach_reasons",
+    "because_sentence",
     "because_text",
     "blend",
     "blend_scores",
     "blend_similar_movies",
+    "blend_user",
     "candidate_sources",
     "cold_start",
     "combine_candidates",
+    "explain_user",
     "fitted_sources",
     "history_sizes",
     "mmr_rerank",
     "movie_popularity",
     "normalize_per_user",
+    "popular_sentence",
     "rating_text",
+    "rating_words",
     "recommend_frame",
 ]

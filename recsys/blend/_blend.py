@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,6 +154,38 @@ def blend(
     return rows.groupBy(F.pmod(F.hash(C.USER_ID), F.lit(blocks))).applyInPandas(
         blend_block, schema=BLENDED
     )
+
+
+def blend_user(
+    rated: np.ndarray,
+    sources: Mapping[str, pd.DataFrame],
+    weights: BlendWeights,
+    n: int = 10,
+    method: str = "minmax",
+) -> pd.DataFrame:
+    """One user's blend outside Spark (the serving process's fold-in), by the same code as
+    :func:`blend`: ``rated`` holds the user's movie ids, ``sources`` each source's candidates
+    (``movie_id, score[, because_movie_id]``). Returns :data:`BLENDED`'s columns, user 0."""
+
+    def part(movies: Any, source: int, score: Any, because: Any) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                C.USER_ID: np.zeros(len(movies), np.int64),
+                C.MOVIE_ID: np.asarray(movies, np.int64),
+                _SOURCE: source,
+                C.SCORE: np.asarray(score, np.float64),
+                C.BECAUSE_MOVIE_ID: np.asarray(because, np.float64),
+            }
+        )
+
+    parts = [part(rated, _RATED, np.full(len(rated), np.nan), np.full(len(rated), np.nan))]
+    for name, df in sources.items():
+        because = df[C.BECAUSE_MOVIE_ID] if C.BECAUSE_MOVIE_ID in df else np.full(len(df), np.nan)
+        parts.append(part(df[C.MOVIE_ID], SOURCES.index(name), df[C.SCORE], because))
+    if not any(len(p) for p in parts[1:]):  # nothing proposed (e.g. a genre no movie has)
+        return pd.DataFrame({f.name: [] for f in BLENDED.fields})
+    block = pd.concat(parts, ignore_index=True)
+    return _blend_block(block, _BucketTable.of(weights), n, method, exclude_rated=True)
 
 
 _RATED, _SOURCE = -1, "_source"

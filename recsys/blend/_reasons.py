@@ -35,6 +35,21 @@ def rating_text(rating: Column) -> Column:
     return F.when(whole, F.format_string("%.0f", rating)).otherwise(F.format_number(rating, 1))
 
 
+def rating_words(rating: float) -> str:
+    """:func:`rating_text` outside Spark: 5.0 -> "5", 4.5 -> "4.5"."""
+    return f"{rating:.0f}" if rating == int(rating) else f"{rating:,.1f}"
+
+
+def because_sentence(title: str, rating: float) -> str:
+    """:func:`because_text` outside Spark (the serving process's fold-in)."""
+    return f"because you rated {title} {rating_words(rating)}/5"
+
+
+def popular_sentence(genre: str | None) -> str:
+    """The cold-start reason: ``popular in <genre>``, or ``popular with everyone``."""
+    return "popular with everyone" if genre is None else f"popular in {genre}"
+
+
 def because_text(title: Column, rating: Column) -> Column:
     return F.concat(
         F.lit("because you rated "), title, F.lit(" "), rating_text(rating), F.lit("/5")
@@ -53,7 +68,7 @@ def attach_reasons(recs: DataFrame, ratings: DataFrame, movies: DataFrame) -> Da
     """
     spark = recs.sparkSession
     catalogue = movies.select(C.MOVIE_ID, C.GENRES).toPandas()  # catalogue-sized
-    genres = spark.sparkContext.broadcast(_GenreBits.build(catalogue))
+    genres = spark.sparkContext.broadcast(GenreBits.build(catalogue))
     if C.BECAUSE_MOVIE_ID not in recs.columns:
         recs = recs.withColumn(C.BECAUSE_MOVIE_ID, F.lit(None).cast("int"))
     fields = [
@@ -92,7 +107,7 @@ _R = "_r"
 
 
 @dataclass(frozen=True)
-class _GenreBits:
+class GenreBits:
     """Every movie's genres as a row of 64-bit words (bit g = genre g), so the genres two
     movies share are a popcount of an AND (duplicates count once, as ``array_intersect``)."""
 
@@ -102,7 +117,7 @@ class _GenreBits:
     """``len(movie_ids) + 1`` rows (the last is all zeros) x words."""
 
     @classmethod
-    def build(cls, catalogue: pd.DataFrame) -> _GenreBits:
+    def build(cls, catalogue: pd.DataFrame) -> GenreBits:
         catalogue = catalogue.sort_values(C.MOVIE_ID)
         lists = [list(g) if g is not None else [] for g in catalogue[C.GENRES]]
         names = {g: i for i, g in enumerate(sorted({g for gs in lists for g in gs}))}
@@ -122,8 +137,22 @@ class _GenreBits:
         return np.bitwise_count(both).sum(axis=1, dtype=np.int64)
 
 
+def explain_user(recs: pd.DataFrame, rated: pd.DataFrame, genres: GenreBits) -> pd.DataFrame:
+    """One user's ``recs`` (``movie_id, because_movie_id``...) with every reason movie chosen
+    as :func:`attach_reasons` chooses it, and ``rating``: the user's rating of it. ``rated``
+    holds the user's ``movie_id, rating``."""
+    recs = recs.assign(**{C.USER_ID: 0})
+    theirs = pd.DataFrame({C.USER_ID: 0, C.MOVIE_ID: rated[C.MOVIE_ID].to_numpy(),
+                           _R: rated[C.RATING].to_numpy(np.float64)})  # fmt: skip
+    fields = [StructField(c, IntegerType() if c in (C.USER_ID, C.BECAUSE_MOVIE_ID) else
+                          DoubleType(), True) for c in recs.columns]  # fmt: skip
+    schema = StructType([*fields, StructField(_R, DoubleType(), True)])
+    out = _explain_block(recs, theirs, genres, schema)
+    return out.rename(columns={_R: C.RATING}).drop(columns=C.USER_ID)
+
+
 def _explain_block(
-    recs: pd.DataFrame, rated: pd.DataFrame, genres: _GenreBits, schema: StructType
+    recs: pd.DataFrame, rated: pd.DataFrame, genres: GenreBits, schema: StructType
 ) -> pd.DataFrame:
     """One block of users: each recommendation's ``because_movie_id`` (the source's, else the
     rated movie sharing most genres, higher rating, smaller id) and the user's rating of it

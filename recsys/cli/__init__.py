@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("evaluate", "evaluate models and baselines on a split; write metrics"),
     "pipeline": ("pipeline", "ingest -> ALS -> content -> blend -> evaluate in one run"),
     "sql": ("sql", "run read-only SQL over the lake tables"),
+    "serve": ("serve", "serve recommendations over HTTP with a web app; fold in new ratings"),
     "vacuum": ("vacuum", "delete files no version within the retention needs (orphans too)"),
     "jars": ("jars", "fetch Delta's JVM jars once; print them for spark-submit --jars"),
     "config": ("config", "print every setting's effective value (profile + --set) as YAML"),

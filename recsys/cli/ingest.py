@@ -10,6 +10,7 @@ Examples::
     recsys ingest --source ~/Downloads/ml-25m.zip     # a zip or an extracted folder
     recsys ingest --ratings r.csv --map user=uid,item=iid,rating=stars,timestamp=ts
     recsys ingest --ratings r.csv --map ... --movies m.csv --tags t.csv --tags-map user=u,...
+    recsys ingest --feedback                          # ratings posted to recsys serve
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="0.5:5:0.5",
         metavar="LOW:HIGH[:STEP]",
         help="valid ratings of --ratings (default 0.5:5:0.5)",
+    )
+    parser.add_argument(
+        "--feedback",
+        action="store_true",
+        help="only upsert the ratings posted to `recsys serve` (the feedback table) into "
+        "ratings; every source ingest does it too",
     )
     s = parser.add_argument_group("synthetic data")
     s.add_argument("--size", help="preset: tiny, small, default, 1m, 10m, 25m")
@@ -158,5 +165,10 @@ def config(args: argparse.Namespace, settings: Settings) -> job.IngestConfig:
 
 
 def run(args: argparse.Namespace, ctx: JobContext) -> int:
+    if args.feedback:
+        if any(getattr(args, n, None) is not None for n in _SOURCE_FLAGS):
+            raise InputError("--feedback ingests the feedback table only: drop the source flags")
+        print(job.run_feedback(ctx).summary)
+        return 0
     print(job.run(ctx, config(args, ctx.settings)).summary)
     return 0

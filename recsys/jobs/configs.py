@@ -31,6 +31,7 @@ from recsys.jobs.evaluate import EvaluateConfig
 from recsys.jobs.ingest import IngestConfig
 from recsys.jobs.train_als import TrainAlsConfig
 from recsys.jobs.train_content import TrainContentConfig
+from recsys.serving import ServeConfig
 
 SECTIONS: dict[str, Callable[[], Any]] = {
     "ingest": IngestConfig,
@@ -38,6 +39,7 @@ SECTIONS: dict[str, Callable[[], Any]] = {
     "train_content": TrainContentConfig,
     "recommend": RecommendConfig,
     "evaluate": EvaluateConfig,
+    "serve": ServeConfig,
 }
 """Section name -> the job config it holds (its defaults are the section's defaults)."""
 assert tuple(SECTIONS) == JOB_SECTIONS
@@ -125,7 +127,11 @@ def reference() -> str:
     }.items():
         lines += ["", f"## `{section}`", "", "| key | default | meaning |", "|---|---|---|"]
         lines += _rows(make(), section)
-    lines += ["", "The jobs (`recsys <job>` and the pipeline's stages read the same sections):"]
+    lines += [
+        "",
+        "The jobs (`recsys <job>` and the pipeline's stages read the same sections) and "
+        "`recsys serve`:",
+    ]
     for section, make in SECTIONS.items():
         lines += ["", f"## `{section}`", "", "| key | default | meaning |", "|---|---|---|"]
         lines += _rows(make(), section)

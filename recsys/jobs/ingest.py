@@ -7,16 +7,30 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from pyspark.sql import Window
+from pyspark.sql import functions as F
+
+from recsys import columns as C
+from recsys import schemas as S
 from recsys.ingest import GenericSource
 from recsys.ingest.synthetic import SYNTHETIC_SIZES, SyntheticConfig
 from recsys.jobs._context import JobContext
 from recsys.jobs._ingest_batch import IngestSummary, ingest
 from recsys.jobs._result import JobResult
+from recsys.lakehouse import Lake
 from recsys.runs import RunRecorder
 
 JOB = "ingest"
 
-__all__ = ["IngestConfig", "IngestSummary", "dataset_label", "ingest", "run"]
+__all__ = [
+    "IngestConfig",
+    "IngestSummary",
+    "dataset_label",
+    "ingest",
+    "run",
+    "run_feedback",
+    "upsert_feedback",
+]
 
 
 @dataclass(frozen=True)
@@ -72,4 +86,36 @@ def run(ctx: JobContext, config: IngestConfig = IngestConfig()) -> JobResult:
         for table, version in summary.versions.items():
             run.wrote(table, version, rows=summary.rows.get(table))
         run.params["loaded"] = summary.source
-    return JobResult(JOB, run.run_id, run.output_versions, run.row_counts, str(summary), summary)
+        folded = upsert_feedback(ctx.lake, run)
+    text = str(summary) + (f"\n{folded}" if folded else "")
+    return JobResult(JOB, run.run_id, run.output_versions, run.row_counts, text, summary)
+
+
+def run_feedback(ctx: JobContext) -> JobResult:
+    """``recsys ingest --feedback``: only the serving API's posted ratings, no source."""
+    with RunRecorder(ctx.lake, JOB, params={"source": "feedback"}) as run:
+        folded = upsert_feedback(ctx.lake, run)
+    text = folded or f"{ctx.lake.uri(C.T_FEEDBACK)}: no feedback table yet; nothing to ingest"
+    return JobResult(JOB, run.run_id, run.output_versions, run.row_counts, text)
+
+
+def upsert_feedback(lake: Lake, run: RunRecorder) -> str | None:
+    """Upsert the ``feedback`` table (ratings posted to ``recsys serve``) into ``ratings``: each
+    (user, movie)'s latest posted rating, kept only for movies in ``movies`` and only where it
+    is newer than the stored rating. Idempotent: the table is an append-only log and every run
+    upserts all of it. ``None`` when there is no feedback table."""
+    if not lake.exists(C.T_FEEDBACK):
+        return None
+    posted = run.read(C.T_FEEDBACK)
+    latest = Window.partitionBy(C.USER_ID, C.MOVIE_ID).orderBy(F.col(C.RATED_AT).desc())
+    rows = (
+        posted.join(lake.read(C.T_MOVIES).select(C.MOVIE_ID), C.MOVIE_ID, "left_semi")
+        .withColumn("_latest", F.row_number().over(latest))
+        .where(F.col("_latest") == 1)
+        .select(*[F.col(f.name).cast(f.dataType) for f in S.RATINGS.fields])
+    )
+    keys = [C.USER_ID, C.MOVIE_ID]
+    version = lake.upsert(C.T_RATINGS, rows, keys, newer_col=C.RATED_AT, **run.commit_info)
+    run.wrote(C.T_RATINGS, version)
+    feedback = run.input_versions[C.T_FEEDBACK]
+    return f"feedback v{feedback} (ratings posted to recsys serve) upserted into ratings v{version}"

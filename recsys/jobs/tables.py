@@ -51,6 +51,13 @@ TABLES: dict[str, Table] = {
         {C.RATING: "stars on the source's scale (0.5-5 for MovieLens)",
          C.RATED_AT: "UTC; null when the source has no time"},
     ),
+    C.T_FEEDBACK: Table(
+        S.RATINGS, "user_id, movie_id, rated_at", "`recsys serve` (append)",
+        "rating posted to `POST /users/{id}/ratings`; the next `recsys ingest` upserts them "
+        "into `ratings`",
+        {C.RATING: "on the lake's rating scale (checked by the API)",
+         C.RATED_AT: "UTC, when the server received it"},
+    ),
     C.T_MOVIES: Table(
         S.MOVIES, "movie_id", "`recsys ingest` (upsert)", "movie",
         {C.TITLE: "as the source spells it, e.g. `Heat (1995)`",

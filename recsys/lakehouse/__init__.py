@@ -12,6 +12,7 @@ Two engines sit behind one interface, chosen automatically:
 Either way the result is a real Delta table that any Delta reader sees identically.
 """
 
+from recsys.lakehouse._arrow import ArrowLake
 from recsys.lakehouse._base import LakeEngine, LakeError
 from recsys.lakehouse._lake import (
     SAFE_RETENTION_HOURS,
@@ -23,6 +24,7 @@ from recsys.lakehouse._lake import (
 
 __all__ = [
     "SAFE_RETENTION_HOURS",
+    "ArrowLake",
     "Lake",
     "LakeEngine",
     "LakeError",

@@ -22,6 +22,8 @@ from recsys.neighbors.knn import (
     item_neighbors,
     itemknn_scores,
     link_index,
+    neighbor_model,
+    score_history,
     user_neighbors,
     userknn_scores,
 )
@@ -44,6 +46,8 @@ __all__ = [
     "item_neighbors",
     "itemknn_scores",
     "link_index",
+    "neighbor_model",
+    "score_history",
     "user_neighbors",
     "userknn_scores",
 ]

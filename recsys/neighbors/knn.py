@@ -56,6 +56,8 @@ __all__ = [
     "item_neighbors",
     "itemknn_scores",
     "link_index",
+    "neighbor_model",
+    "score_history",
     "user_neighbors",
     "userknn_scores",
 ]
@@ -398,6 +400,39 @@ class _NeighborArrays:
 
 _Divisor = tuple[np.ndarray, np.ndarray]
 """Sorted movie ids and each one's ``(n_ratings + 1)^candidate_pop``."""
+
+
+def neighbor_model(
+    movie_ids: np.ndarray,
+    neighbor_ids: np.ndarray,
+    weights: np.ndarray,
+    counts: tuple[np.ndarray, np.ndarray] | None = None,
+    candidate_pop: float = 0.0,
+) -> _NeighborArrays:
+    """The model :func:`itemknn_scores` broadcasts, built outside Spark (the serving process)
+    from a neighbour table's columns; ``counts`` (sorted movie ids, their rating counts) for
+    the ``candidate_pop`` debiasing."""
+    edges = pd.DataFrame({_SRC: movie_ids, C.MOVIE_ID: neighbor_ids, _W: weights})
+    divisor = None
+    if counts is not None and candidate_pop > 0:
+        divisor = (counts[0], (counts[1].astype(np.float64) + 1.0) ** candidate_pop)
+    return _NeighborArrays.build(edges, divisor)
+
+
+def score_history(
+    model: _NeighborArrays,
+    movies: np.ndarray,
+    weights: np.ndarray,
+    n: int,
+    normalize: bool = False,
+    positive: bool = False,
+) -> pd.DataFrame:
+    """One user's candidates, as :func:`itemknn_scores` scores each user of a block: ``movies``
+    rated with term weights ``weights``; ``user_id`` 0, ``movie_id, score, rank,
+    because_movie_id``."""
+    block = pd.DataFrame({C.USER_ID: np.zeros(len(movies), np.int64), C.MOVIE_ID: movies,
+                          _RW: weights.astype(np.float64)})  # fmt: skip
+    return _score_users(block, model, n, normalize, positive)
 
 
 def _popularity_divisor(ratings: DataFrame, power: float) -> _Divisor | None:

@@ -1,0 +1,98 @@
+"""Posted ratings, durably: appended to the Delta ``feedback`` table before any request is
+answered, many requests per commit.
+
+Requests queue their rows with a future; one committer thread takes what is queued, waits up to
+``batch_ms`` for more, commits everything as one append and then resolves every future with
+the version (or the error). Under load a commit carries many requests, so the log grows by
+commits per ``batch_ms``, not per request; idle, a request waits one commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from recsys import columns as C
+from recsys.lakehouse import ArrowLake
+from recsys.serving._snapshot import FEEDBACK
+
+FEEDBACK_SCHEMA = pa.schema(
+    [
+        pa.field(C.USER_ID, pa.int32(), nullable=False),
+        pa.field(C.MOVIE_ID, pa.int32(), nullable=False),
+        pa.field(C.RATING, pa.float32(), nullable=False),
+        pa.field(C.RATED_AT, pa.timestamp("us", tz="UTC"), nullable=True),
+    ]
+)
+"""``ratings``' columns, so ``recsys ingest --feedback`` upserts the rows as they are."""
+
+Rows = list[tuple[int, int, float]]
+
+
+class FeedbackLog:
+    def __init__(self, lake: ArrowLake, run_id: str, batch_ms: float = 5.0):
+        self.lake = lake
+        self.run_id = run_id
+        self.batch_s = batch_ms / 1000.0
+        self._queue: queue.Queue[tuple[Rows, datetime, Future[int]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="feedback-commits", daemon=True)
+        self._thread.start()
+        self.commits = 0
+
+    async def append(self, user_id: int, rows: list[tuple[int, float]]) -> tuple[int, datetime]:
+        """Commit ``rows`` (movie, rating) for ``user_id``; the version that holds them and
+        their ``rated_at``. Raises what the commit raised."""
+        future: Future[int] = Future()
+        now = datetime.now(UTC)
+        self._queue.put(([(user_id, m, r) for m, r in rows], now, future))
+        return await asyncio.wrap_future(future), now
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            deadline = time.monotonic() + self.batch_s
+            stop = False
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    item = self._queue.get(timeout=left)
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._commit(batch)
+            if stop:
+                return
+
+    def _commit(self, batch: list[tuple[Rows, datetime, Future[int]]]) -> None:
+        users, movies, ratings, times = [], [], [], []
+        for rows, at, _ in batch:
+            for u, m, r in rows:
+                users.append(u)
+                movies.append(m)
+                ratings.append(r)
+                times.append(at)
+        table = pa.table([users, movies, ratings, times], schema=FEEDBACK_SCHEMA)
+        try:
+            version = self.lake.append(FEEDBACK, table, job="serve", run_id=self.run_id)
+        except Exception as exc:
+            for _, _, future in batch:
+                future.set_exception(exc)
+            return
+        self.commits += 1
+        for _, _, future in batch:
+            future.set_result(version)

@@ -1,0 +1,221 @@
+"""Answers from one snapshot: the batch list, a fold-in for a user whose ratings changed, and
+the cold-start list, each as the API's items.
+
+A fold-in recomputes the user's list with the batch job's own code on one user: the ALS vector
+solved from the stored movie factors (:func:`recsys.als.fold_in`), item-kNN and content scored
+from the stored neighbour tables (:func:`recsys.neighbors.score_history`, as the batch scores
+each user), popularity, then the blend with the recommend run's weights and normalisation
+(:func:`recsys.blend.blend_user`) and its reasons (:func:`recsys.blend.explain_user`). EASE and
+user-kNN need the whole rating matrix; their weights count 0 until the next batch run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recsys import columns as C
+from recsys.als import fold_in
+from recsys.blend import (
+    SCORE_COLUMNS,
+    because_sentence,
+    blend_user,
+    explain_user,
+    popular_sentence,
+)
+from recsys.neighbors import score_history
+from recsys.serving._snapshot import Snapshot
+from recsys.vectorised import lookup, top_positions
+
+Item = dict[str, Any]
+
+
+class Recommender:
+    def __init__(self, snap: Snapshot, min_count: int = 20):
+        self.snap = snap
+        cat = snap.catalogue
+        self.popular = np.lexsort((cat.ids, -snap.counts))
+        """Catalogue positions, most-rated first (the popularity source)."""
+        well_rated = np.lexsort((cat.ids, -snap.counts, -snap.damped))
+        self.well_rated = well_rated[snap.counts[well_rated] >= min_count]
+        """Catalogue positions with ``min_count`` ratings, best damped mean first."""
+
+    # ---- items ------------------------------------------------------------------------------
+    def _item(
+        self,
+        movie_id: int,
+        rank: int,
+        score: float,
+        reason: str,
+        because: int | None = None,
+        scores: dict[str, float] | None = None,
+    ) -> Item:
+        pos = self.snap.catalogue.position(movie_id)
+        movie = self.snap.catalogue.movie(pos) if pos is not None else {C.MOVIE_ID: movie_id}
+        return {
+            C.RANK: rank,
+            **movie,
+            C.SCORE: round(float(score), 6),
+            "scores": scores or {},
+            C.BECAUSE_MOVIE_ID: because,
+            C.REASON: reason,
+        }
+
+    def batch_item(self, row: dict[str, Any]) -> Item:
+        scores = {s: round(row[c], 6) for s, c in SCORE_COLUMNS.items() if row.get(c) is not None}
+        return self._item(
+            row[C.MOVIE_ID],
+            row[C.RANK],
+            row[C.SCORE],
+            row[C.REASON],
+            row[C.BECAUSE_MOVIE_ID],
+            scores,
+        )
+
+    def genre_mask(self, genres: Sequence[str]) -> np.ndarray | None:
+        """Catalogue positions having one of ``genres`` (case-insensitive); None = all."""
+        wanted = {g.strip().lower() for g in genres if g.strip()}
+        if not wanted:
+            return None
+        return np.array(
+            [any(g.lower() in wanted for g in gs) for gs in self.snap.catalogue.genres], bool
+        )
+
+    def has_genre(self, movie_id: int, genres: Sequence[str]) -> bool:
+        wanted = {g.strip().lower() for g in genres if g.strip()}
+        pos = self.snap.catalogue.position(movie_id)
+        return pos is not None and any(g.lower() in wanted for g in self.snap.catalogue.genres[pos])
+
+    # ---- cold start -------------------------------------------------------------------------
+    def cold_start(
+        self, n: int, genres: Sequence[str] = (), exclude: Sequence[int] = ()
+    ) -> list[Item]:
+        """Popular, well-rated movies (as :func:`recsys.blend.cold_start`)."""
+        cat = self.snap.catalogue
+        order = self.well_rated
+        mask = self.genre_mask(genres)
+        if mask is not None:
+            order = order[mask[order]]
+        if len(exclude):
+            order = order[~np.isin(cat.ids[order], np.asarray(exclude, np.int64))]
+        wanted = [g.strip().lower() for g in genres if g.strip()]
+        items = []
+        for rank, pos in enumerate(order[:n], start=1):
+            mine = cat.genres[pos]
+            match = [g for g in mine if g.lower() in wanted] if wanted else mine
+            reason = popular_sentence(match[0] if match else None)
+            items.append(self._item(int(cat.ids[pos]), rank, self.snap.damped[pos], reason))
+        return items
+
+    # ---- fold-in ----------------------------------------------------------------------------
+    def _als(
+        self, movies: np.ndarray, ratings: np.ndarray, k: int, mask: np.ndarray | None
+    ) -> pd.DataFrame | None:
+        als = self.snap.als
+        if als is None:
+            return None
+        pos, known = lookup(als.ids, movies)
+        vector = fold_in(als.items, pos[known], ratings[known], als.config, als.gram, als.mu)
+        if vector is None:
+            return None
+        scores = als.items @ vector
+        scores[pos[known]] = -np.inf  # rated movies are never candidates
+        if mask is not None:
+            at, inside = lookup(self.snap.catalogue.ids, als.ids)
+            scores[~(inside & mask[at])] = -np.inf
+        top = top_positions(scores, als.ids, k)
+        top = top[np.isfinite(scores[top])]
+        return pd.DataFrame({C.MOVIE_ID: als.ids[top], C.SCORE: scores[top]})
+
+    def _neighbors(
+        self,
+        model: Any,
+        movies: np.ndarray,
+        weights: np.ndarray,
+        k: int,
+        mask: np.ndarray | None,
+        normalize: bool = False,
+    ) -> pd.DataFrame | None:
+        if model is None:
+            return None
+        found = score_history(
+            model,
+            movies,
+            weights,
+            k if mask is None else k * 20,
+            normalize=normalize,
+            positive=normalize,
+        )
+        if mask is not None:
+            at, inside = lookup(self.snap.catalogue.ids, found[C.MOVIE_ID].to_numpy(np.int64))
+            found = found[inside & mask[at]].head(k)
+        return found
+
+    def _popularity(self, movies: np.ndarray, k: int, mask: np.ndarray | None) -> pd.DataFrame:
+        cat = self.snap.catalogue
+        order = self.popular if mask is None else self.popular[mask[self.popular]]
+        order = order[: 3 * k]  # as FittedPopularity: the 3k most-rated, minus the rated ones
+        order = order[~np.isin(cat.ids[order], movies)][:k]
+        return pd.DataFrame({C.MOVIE_ID: cat.ids[order], C.SCORE: self.snap.counts[order] * 1.0})
+
+    def fold_in(
+        self, movies: np.ndarray, ratings: np.ndarray, n: int, genres: Sequence[str] = ()
+    ) -> tuple[list[Item], str | None]:
+        """The top ``n`` for a user whose history is ``movies`` rated ``ratings`` (and its
+        history bucket); an empty history gets the cold-start list."""
+        if not len(movies):
+            return self.cold_start(n, genres), None
+        params = self.snap.recommend
+        k = max(params.candidates, n)
+        mask = self.genre_mask(genres)
+        spread = ratings.max() - ratings.min()
+        centred = ratings - ratings.mean() if spread > 0 else np.ones_like(ratings)
+        sources = {
+            "als": self._als(movies, ratings, k, mask),
+            "itemknn": self._neighbors(self.snap.itemknn, movies, np.ones(len(movies)), k, mask),
+            "content": self._neighbors(self.snap.content, movies, centred, k, mask, True),
+            "popularity": self._popularity(movies, k, mask),
+        }
+        sources = {s: df for s, df in sources.items() if df is not None and len(df)}
+        blended = blend_user(movies, sources, params.weights, n, params.normalization)
+        if not len(blended):
+            return self.cold_start(n, genres, exclude=movies), None
+        rated = pd.DataFrame({C.MOVIE_ID: movies, C.RATING: ratings})
+        explained = explain_user(
+            blended[[C.MOVIE_ID, C.BECAUSE_MOVIE_ID]], rated, self.snap.catalogue.bits
+        )
+        items = []
+        for row, because, rating in zip(
+            blended.itertuples(index=False),
+            explained[C.BECAUSE_MOVIE_ID],
+            explained[C.RATING],
+            strict=True,
+        ):
+            record = row._asdict()
+            scores = {
+                s: round(float(record[c]), 6)
+                for s, c in SCORE_COLUMNS.items()
+                if not pd.isna(record[c])
+            }
+            if pd.isna(because) or pd.isna(rating):
+                pos = self.snap.catalogue.position(int(record[C.MOVIE_ID]))
+                genre = self.snap.catalogue.genres[pos][:1] if pos is not None else []
+                reason, because = popular_sentence(genre[0] if genre else None), None
+            else:
+                pos = self.snap.catalogue.position(int(because))
+                title = self.snap.catalogue.titles[pos] if pos is not None else f"movie {because}"
+                reason, because = because_sentence(str(title), float(rating)), int(because)
+            items.append(
+                self._item(
+                    int(record[C.MOVIE_ID]),
+                    int(record[C.RANK]),
+                    record[C.SCORE],
+                    reason,
+                    because,
+                    scores,
+                )
+            )
+        return items, str(blended[C.HISTORY_BUCKET].iloc[0])
