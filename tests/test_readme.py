@@ -33,6 +33,7 @@ ELSEWHERE: dict[str, tuple[str, str]] = {
     r"python -m recsys\.jobs\.configs .*": ("tests/test_docs.py", "configs.reference()"),
     r"spark-submit .*": ("tests/test_cluster.py", '"spark-submit"'),
     r"recsys serve": ("tests/test_serve_cli.py", '"serve"'),
+    r"python benchmarks/serve\.py .*": ("tests/test_serve_cli.py", '"serve.py"'),
     r"pip install -e \"\.\[test,notebook\]\" jupyterlab|RECSYS_LAKE_ROOT=.* jupyter lab .*": (
         "tests/test_notebook.py", "NotebookClient",
     ),

@@ -74,3 +74,21 @@ def test_recsys_serve_answers_the_documented_requests_and_stops_on_ctrl_c(
     assert main(["ingest", "--feedback", "--profile", TEST_PROFILE, "--lake-root", lake_copy]) == 0
     ratings = Lake(spark, lake_copy).read(C.T_RATINGS).where(f"{C.USER_ID} = 424242")
     assert sorted((r[C.MOVIE_ID], r[C.RATING]) for r in ratings.collect()) == [(1, 5.0), (2, 4.0)]
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (apt-get install wrk)")
+def test_the_serving_benchmark_runs_to_its_end_on_the_quick_start_lake(lake_copy):
+    """The README's ``benchmarks/serve.py`` command, shortened: its table has every column and
+    no request failed (the real numbers are measured by hand: benchmarks/RESULTS.md)."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "serve.py"), "--lake", lake_copy,
+         "--seconds", "2", "--posts", "20", "--connections", "4"],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    head, _, row = done.stdout.strip().splitlines()[-3:]
+    values = dict(zip(head.strip("|").split("|"), row.strip("|").split("|"), strict=True))
+    values = {k.strip(): v.strip() for k, v in values.items()}
+    assert float(values["get_rps"]) > 0 and float(values["post_seq_p99_ms"]) > 0
+    assert values["get_errors"] == "0" and values["post_errors"] == "0"
+    assert float(values["rss_mib"]) > 50

@@ -59,20 +59,31 @@ class ArrowLake:
 
     def append(self, name: str, rows: pa.Table, **metadata: Any) -> int:
         """Append ``rows`` as one commit (the table is created on the first append); the
-        table's version right after the commit. Nothing is visible to readers before it."""
+        version committed. Nothing is visible to readers before it. Later appends go through
+        the same ``DeltaTable``, which the write brings up to date, so a commit does not
+        reload the log (a fresh load costs more with every commit the log holds)."""
         info = user_metadata(metadata)
         props = CommitProperties(custom_metadata={"userMetadata": info} if info else None)
+        table = self._table(name)
         try:
             write_deltalake(
-                self.uri(name),
+                table if table is not None else self.uri(name),
                 rows,
                 mode="append",
-                storage_options=self.storage_options,
+                storage_options=None if table is not None else self.storage_options,
                 commit_properties=props,
             )
         except Exception as exc:  # deltalake's errors name no table
             raise LakeError(f"{self.uri(name)}: append failed ({exc})") from exc
-        self._tables.pop(name, None)
-        version = self.version(name)
-        assert version is not None
-        return version
+        table = self._table(name)
+        assert table is not None
+        return int(table.version())
+
+    def compact(self, name: str) -> int:
+        """Rewrite the table's small files into few (an OPTIMIZE commit, no data change): an
+        append-per-request log otherwise makes every later commit and load slower. The
+        number of files removed."""
+        table = self._table(name)
+        if table is None:
+            return 0
+        return int(table.optimize.compact()["numFilesRemoved"])

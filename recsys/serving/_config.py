@@ -25,7 +25,7 @@ class ServeConfig:
     """Most ratings one ``POST /users/{id}/ratings`` may carry."""
     max_body_bytes: int = 65536
     """Largest request body accepted (413 above)."""
-    feedback_batch_ms: float = 5.0
+    feedback_batch_ms: float = 2.0
     """How long the feedback committer waits for more ratings before one Delta commit."""
     cold_start_min_count: int = 20
     """Ratings a movie needs to be in the cold-start list (popular, well-rated)."""

@@ -4,7 +4,8 @@ answered, many requests per commit.
 Requests queue their rows with a future; one committer thread takes what is queued, waits up to
 ``batch_ms`` for more, commits everything as one append and then resolves every future with
 the version (or the error). Under load a commit carries many requests, so the log grows by
-commits per ``batch_ms``, not per request; idle, a request waits one commit.
+commits per ``batch_ms``, not per request; idle, a request waits one commit. Every
+``compact_every`` commits the table's small files are compacted.
 """
 
 from __future__ import annotations
@@ -36,14 +37,19 @@ Rows = list[tuple[int, int, float]]
 
 
 class FeedbackLog:
-    def __init__(self, lake: ArrowLake, run_id: str, batch_ms: float = 5.0):
+    def __init__(
+        self, lake: ArrowLake, run_id: str, batch_ms: float = 2.0, compact_every: int = 100
+    ):
         self.lake = lake
         self.run_id = run_id
         self.batch_s = batch_ms / 1000.0
         self._queue: queue.Queue[tuple[Rows, datetime, Future[int]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="feedback-commits", daemon=True)
-        self._thread.start()
+        self.compact_every = compact_every
+        self.compactor = ArrowLake(lake.root, lake.storage_options)
+        self._compacting: threading.Thread | None = None
         self.commits = 0
+        self._thread.start()
 
     async def append(self, user_id: int, rows: list[tuple[int, float]]) -> tuple[int, datetime]:
         """Commit ``rows`` (movie, rating) for ``user_id``; the version that holds them and
@@ -56,6 +62,8 @@ class FeedbackLog:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
+        if self._compacting is not None:
+            self._compacting.join(timeout=30)
 
     def _run(self) -> None:
         while True:
@@ -77,6 +85,25 @@ class FeedbackLog:
             self._commit(batch)
             if stop:
                 return
+            if self.commits % self.compact_every == 0:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Every ``compact_every`` commits, in a thread of its own with its own table handle
+        (an append and a compaction never conflict in Delta), so no request waits for it: one
+        file per request would make each commit, and each reader's load, slower than the
+        last."""
+        if self._compacting is not None and self._compacting.is_alive():
+            return
+
+        def compact() -> None:
+            try:
+                self.compactor.compact(FEEDBACK)
+            except Exception as exc:  # a failed compaction loses nothing; the next one retries
+                print(f"recsys serve: compacting {FEEDBACK} failed ({exc}); will retry")
+
+        self._compacting = threading.Thread(target=compact, name="feedback-compaction")
+        self._compacting.start()
 
     def _commit(self, batch: list[tuple[Rows, datetime, Future[int]]]) -> None:
         users, movies, ratings, times = [], [], [], []

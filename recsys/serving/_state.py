@@ -42,12 +42,16 @@ class Served:
                     served.live[user] = newer
         return served
 
-    def history(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def history(
+        self, user_id: int, extra: Sequence[tuple[int, float]] = ()
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The user's ratings: the snapshot's, then those posted since, then ``extra`` (a
+        request's own, before they are committed); a later rating of a movie wins."""
         movies, ratings = self.snap.history.of_user(user_id)
-        posted = self.live.get(user_id)
+        posted = [(m, r) for m, r, _ in self.live.get(user_id, ())] + list(extra)
         if not posted:
             return movies, ratings
-        new = {m: r for m, r, _ in posted}
+        new = dict(posted)
         keep = ~np.isin(movies, np.fromiter(new, np.int64, len(new)))
         return (
             np.r_[movies[keep], np.fromiter(new, np.int64, len(new))],
@@ -55,19 +59,27 @@ class Served:
         )
 
     def _pending(self, user_id: int) -> bool:
-        if user_id in self.live:
+        if self.live.get(user_id):
             return True
         _, known = lookup(self.snap.pending, np.array([user_id], np.int64))
         return bool(known[0])
 
-    def recommendations(self, user_id: int, n: int, genres: Sequence[str]) -> dict[str, Any]:
+    def recommendations(
+        self,
+        user_id: int,
+        n: int,
+        genres: Sequence[str],
+        extra: Sequence[tuple[int, float]] = (),
+    ) -> dict[str, Any]:
         """The answer of ``GET /users/{id}/recommendations``: the batch list, unless the user
         rated something since (fold-in) or has no list (fold-in from their history, else cold
-        start). A genre filter or an ``n`` beyond the batch list is filled by a fold-in."""
+        start). A genre filter or an ``n`` beyond the batch list is filled by a fold-in.
+        ``extra``: ratings the caller is committing (its fold-in runs during the commit)."""
         rec = self.recommender
         batch = self.snap.recommendations
-        rows = [] if batch is None or self._pending(user_id) else batch.rows(user_id)
-        movies, ratings = self.history(user_id)
+        pending = bool(extra) or self._pending(user_id)
+        rows = [] if batch is None or pending else batch.rows(user_id)
+        movies, ratings = self.history(user_id, extra)
         bucket = rows[0][C.HISTORY_BUCKET] if rows else None
         items: list[Item] = []
         kind = "batch"
