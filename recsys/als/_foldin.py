@@ -72,8 +72,9 @@ def fold_in(
         if not len(y):
             return None
         c = config.alpha * np.abs(value)
-        a = items_gram + (y.T * c) @ y + config.reg_param * len(y) * np.eye(y.shape[1])
-        return _solve(a, y.T @ (1.0 + c), config.nonnegative)
+        positive = value > 0  # as Spark: preference 1 (and a count in n) only for value > 0
+        a = items_gram + (y.T * c) @ y + config.reg_param * positive.sum() * np.eye(y.shape[1])
+        return _solve(a, y.T @ np.where(positive, 1.0 + c, 0.0), config.nonnegative)
     if not len(y):
         return None
     if not config.biases:

@@ -86,4 +86,5 @@ class ArrowLake:
         table = self._table(name)
         if table is None:
             return 0
+        table.update_incremental()  # plan on the latest files, not the last compaction's
         return int(table.optimize.compact()["numFilesRemoved"])

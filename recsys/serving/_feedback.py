@@ -82,7 +82,10 @@ class FeedbackLog:
                     stop = True
                     break
                 batch.append(item)
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except Exception as exc:  # never let the thread die: fail this batch, go on
+                _settle(batch, error=exc)
             if stop:
                 return
             if self.commits % self.compact_every == 0:
@@ -117,9 +120,22 @@ class FeedbackLog:
         try:
             version = self.lake.append(FEEDBACK, table, job="serve", run_id=self.run_id)
         except Exception as exc:
-            for _, _, future in batch:
-                future.set_exception(exc)
+            _settle(batch, error=exc)
             return
         self.commits += 1
-        for _, _, future in batch:
-            future.set_result(version)
+        _settle(batch, version=version)
+
+
+def _settle(
+    batch: list[tuple[Rows, datetime, Future[int]]],
+    version: int | None = None,
+    error: Exception | None = None,
+) -> None:
+    """Resolve every request of ``batch``; one that gave up waiting (cancelled) is skipped."""
+    for _, _, future in batch:
+        if future.done():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(version)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fastapi import HTTPException
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -15,8 +16,12 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5
 Scope = dict[str, Any]
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised while the app reads the body: FastAPI answers an HTTPException as it is (any
+    other error while parsing a body becomes a 400)."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"request body larger than {limit} bytes")
 
 
 class Metrics:
@@ -65,13 +70,13 @@ class Metrics:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _TooLarge
+                raise _TooLarge(limit)
             return message
 
         length = dict(scope.get("headers") or []).get(b"content-length")
         try:
             if length is not None and length.isdigit() and int(length) > limit:
-                raise _TooLarge
+                raise _TooLarge(limit)
             await app(scope, receiving, sending)
         except _TooLarge:
             if not started:

@@ -173,10 +173,13 @@ class Recommender:
         mask = self.genre_mask(genres)
         spread = ratings.max() - ratings.min()
         centred = ratings - ratings.mean() if spread > 0 else np.ones_like(ratings)
+        # each source takes as many candidates as its batch list has (normalised over them)
+        als_k = max(self.snap.als.candidates, n) if self.snap.als is not None else k
+        content_k = max(self.snap.content_candidates, n)
         sources = {
-            "als": self._als(movies, ratings, k, mask),
+            "als": self._als(movies, ratings, als_k, mask),
             "itemknn": self._neighbors(self.snap.itemknn, movies, np.ones(len(movies)), k, mask),
-            "content": self._neighbors(self.snap.content, movies, centred, k, mask, True),
+            "content": self._neighbors(self.snap.content, movies, centred, content_k, mask, True),
             "popularity": self._popularity(movies, k, mask),
         }
         sources = {s: df for s, df in sources.items() if df is not None and len(df)}

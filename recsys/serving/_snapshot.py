@@ -48,11 +48,10 @@ def _floats(table: pa.Table, name: str) -> np.ndarray:
     return pc.fill_null(table.column(name).cast(pa.float64()), np.nan).to_numpy()
 
 
-def _grouped(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A stable sort of ``keys``: (order, distinct sorted keys, CSR offsets into the order)."""
-    order = np.argsort(keys, kind="stable")
-    ids, starts = np.unique(keys[order], return_index=True)
-    return order, ids, np.r_[starts, len(keys)]
+def _micros(table: pa.Table) -> np.ndarray:
+    """``rated_at`` as microseconds since the epoch (null: the smallest int64)."""
+    at = table.column(C.RATED_AT).cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    return pc.fill_null(at, np.iinfo(np.int64).min).to_numpy()
 
 
 @dataclass(frozen=True)
@@ -162,6 +161,9 @@ class AlsModel:
     mu: float
     """Mean training rating (explicit runs with biases need it)."""
     run_id: str
+    candidates: int
+    """Candidates per user the batch ALS source has (train-als ``top_n``): each source is
+    normalised over its own list, so a fold-in takes as many."""
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,9 @@ class Snapshot:
     content: Any
     recommend: RecommendConfig
     pending: np.ndarray
-    """Sorted ids of users with feedback newer than their batch list (served by fold-in)."""
+    """Sorted ids of users with posted ratings their batch list has not seen (fold-in)."""
+    content_candidates: int = 100
+    """Candidates per user of the batch content source (train-content ``n``)."""
     run_ids: dict[str, str] = field(default_factory=dict)
     """The job runs that wrote the served tables, by table."""
 
@@ -202,6 +206,18 @@ def _run_params(runs: pa.Table | None, run_id: str | None) -> dict[str, Any]:
     if not mine.num_rows or mine.column(C.PARAMS)[0].as_py() is None:
         return {}
     return json.loads(mine.column(C.PARAMS)[0].as_py())
+
+
+def _latest_params(runs: pa.Table | None, job: str) -> dict[str, Any]:
+    """The params of ``job``'s latest successful run."""
+    if runs is None:
+        return {}
+    mine = runs.filter(pc.and_(pc.equal(runs.column("job"), job),
+                               pc.equal(runs.column("status"), "succeeded")))  # fmt: skip
+    if not mine.num_rows:
+        return {}
+    latest = mine.take(pc.sort_indices(mine, [("started_at", "descending")]))
+    return _run_params(latest, latest.column(C.RUN_ID)[0].as_py())
 
 
 def _first_run_id(table: pa.Table) -> str | None:
@@ -231,14 +247,14 @@ def load(lake: ArrowLake, prior_weight: float = 10.0) -> Snapshot:
         return None if got is None else got[0]
 
     movies = read(C.T_MOVIES, [C.MOVIE_ID, C.TITLE, C.YEAR, C.GENRES])
-    ratings = read(C.T_RATINGS, [C.USER_ID, C.MOVIE_ID, C.RATING])
+    ratings = read(C.T_RATINGS, [C.USER_ID, C.MOVIE_ID, C.RATING, C.RATED_AT])
     if movies is None or ratings is None:
         raise FileNotFoundError(
             f"{lake.root}: no movies/ratings tables to serve; run `recsys pipeline` (or "
             "`recsys ingest`) on this lake first"
         )
     feedback = read(FEEDBACK, [C.USER_ID, C.MOVIE_ID, C.RATING, C.RATED_AT])
-    runs = read("runs", [C.RUN_ID, C.PARAMS])
+    runs = read("runs", [C.RUN_ID, "job", "status", "started_at", C.PARAMS])
     catalogue = Catalogue.of(movies)
 
     users, items, values = (_ints(ratings, C.USER_ID), _ints(ratings, C.MOVIE_ID),
@@ -249,7 +265,10 @@ def load(lake: ArrowLake, prior_weight: float = 10.0) -> Snapshot:
     sums = np.bincount(pos[known], weights=values[known], minlength=len(catalogue.ids))
     mu = float(values.mean()) if len(values) else 0.0
     damped = (sums + prior_weight * mu) / (counts + prior_weight)
+    rated_keys = (users << 32) | items
     if feedback is not None and feedback.num_rows:
+        # oldest first (Delta keeps no row order), so a user's latest rating of a movie wins
+        feedback = feedback.take(pc.sort_indices(feedback, [(C.RATED_AT, "ascending")]))
         users = np.r_[users, _ints(feedback, C.USER_ID)]
         items = np.r_[items, _ints(feedback, C.MOVIE_ID)]
         values = np.r_[values, _floats(feedback, C.RATING)]
@@ -263,12 +282,16 @@ def load(lake: ArrowLake, prior_weight: float = 10.0) -> Snapshot:
         run_ids[C.T_RECOMMENDATIONS] = str(_first_run_id(recs))
         recommend = _recommend_config(_run_params(runs, _first_run_id(recs)))
     if feedback is not None and feedback.num_rows:
-        # feedback newer than the batch list: those users are served by fold-in
-        newer = feedback
+        # a posted rating the batch list has not seen: not yet in ratings (no ingest since),
+        # or newer than the list; its user is served by fold-in
+        f_users, f_at = _ints(feedback, C.USER_ID), _micros(feedback)
+        order = np.argsort(rated_keys, kind="stable")
+        pos, found = lookup(rated_keys[order], (f_users << 32) | _ints(feedback, C.MOVIE_ID))
+        stale = ~(found & (_micros(ratings)[order][pos] >= f_at))
         if recs is not None and recs.num_rows:
-            made = pc.max(recs.column(C.GENERATED_AT))
-            newer = feedback.filter(pc.greater(feedback.column(C.RATED_AT), made))
-        pending = np.unique(_ints(newer, C.USER_ID))
+            made = pc.max(recs.column(C.GENERATED_AT)).cast(pa.timestamp("us", tz="UTC"))
+            stale |= f_at > made.cast(pa.int64()).as_py()
+        pending = np.unique(f_users[stale])
     similar = read(C.T_SIMILAR_MOVIES)
 
     factors = read(C.T_ALS_ITEM_FACTORS)
@@ -278,8 +301,9 @@ def load(lake: ArrowLake, prior_weight: float = 10.0) -> Snapshot:
         ids = _ints(factors, C.ID)
         order = np.argsort(ids)
         matrix = np.array(factors.column(C.FEATURES).to_pylist(), np.float64)[order]
-        als = AlsModel(ids[order], matrix, gram(matrix),
-                       _als_config(_run_params(runs, run_id)), mu, run_id)  # fmt: skip
+        params = _run_params(runs, run_id)
+        als = AlsModel(ids[order], matrix, gram(matrix), _als_config(params), mu, run_id,
+                       int(params.get("top_n") or recommend.candidates))  # fmt: skip
         run_ids[C.T_ALS_ITEM_FACTORS] = run_id
 
     neighbors = read(C.T_ITEM_NEIGHBORS, [C.MOVIE_ID, C.NEIGHBOR_ID, C.SIMILARITY])
@@ -315,5 +339,6 @@ def load(lake: ArrowLake, prior_weight: float = 10.0) -> Snapshot:
         content=content,
         recommend=recommend,
         pending=pending,
+        content_candidates=int(_latest_params(runs, "train_content").get("n") or 100),
         run_ids=run_ids,
     )

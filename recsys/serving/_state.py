@@ -91,7 +91,7 @@ class Served:
             listed = {i[C.MOVIE_ID] for i in items}
             items += [i for i in folded if i[C.MOVIE_ID] not in listed][: n - len(items)]
             kind = "batch+fold-in" if rows else "fold-in"
-        elif not len(movies):
+        elif not len(movies) and not rows:
             items, kind = rec.cold_start(n, genres), "cold-start"
         for rank, item in enumerate(items, start=1):  # after a filter or a top-up: 1..n
             item[C.RANK] = rank
@@ -110,8 +110,10 @@ class Served:
         return self.rendered.get(user_id) if n == DEFAULT_N and not genres else None
 
     def encoded(self, user_id: int, n: int, genres: Sequence[str]) -> bytes:
+        seen = len(self.live.get(user_id, ()))
         body = json.dumps(self.recommendations(user_id, n, genres)).encode()
-        if n == DEFAULT_N and not genres:
+        # cached only if no rating was posted for the user meanwhile (it would be stale)
+        if n == DEFAULT_N and not genres and len(self.live.get(user_id, ())) == seen:
             if len(self.rendered) >= MAX_CACHED:
                 self.rendered.pop(next(iter(self.rendered)), None)  # the oldest entry
             self.rendered[user_id] = body

@@ -94,6 +94,7 @@ class Server:
 def _settle() -> None:
     """Move what a load allocated out of the garbage collector's sight: the snapshot lives
     until the next reload, and scanning it in every full collection shows as latency spikes."""
+    gc.unfreeze()  # the previous snapshot's objects may be garbage now
     gc.collect()
     gc.freeze()
 
@@ -175,6 +176,7 @@ def create_app(
             if not lo <= r.rating <= hi:
                 raise HTTPException(422, f"rating {r.rating} is outside this lake's {lo}-{hi}")
             rows.append((r.movie_id, r.rating))
+        rows = list(dict(rows).items())  # a movie twice in one request: its last rating
         # the fold-in runs while the commit does (neither needs the other), and nothing is
         # answered or served before the commit succeeded
         folding = asyncio.create_task(
@@ -185,13 +187,11 @@ def create_app(
         except Exception as exc:
             folding.cancel()
             raise HTTPException(503, f"the ratings were not stored ({exc}); retry") from exc
+        current = server.served  # a reload may have swapped the state during the commit
+        current.posted(user_id, rows, version)  # served from now on, whatever happens next
         fresh = await folding
-        if server.served is not served:  # a reload swapped the state during the commit
-            served = server.served
-            served.posted(user_id, rows, version)
-            fresh = await asyncio.to_thread(served.recommendations, user_id, DEFAULT_N, [])
-        else:
-            served.posted(user_id, rows, version)
+        if current is not served:
+            fresh = await asyncio.to_thread(current.recommendations, user_id, DEFAULT_N, [])
         return {
             C.USER_ID: user_id,
             "stored": len(rows),
