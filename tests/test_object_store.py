@@ -82,7 +82,12 @@ def documented_command(endpoint: str, root: str) -> list[str]:
     return [sys.executable, "-m", "recsys.cli", *argv[1:]]
 
 
-@pytest.mark.parametrize("engine", ["delta-spark", "delta-rs"])
+@pytest.mark.parametrize(
+    "engine",
+    # delta-spark's run (~100 s) is in the soak set to keep CI under 30 minutes; passed alone
+    # on 2026-12-05 in 93-102 s (benchmarks/RESULTS.md)
+    [pytest.param("delta-spark", marks=pytest.mark.soak), "delta-rs"],
+)
 def test_the_pipeline_writes_its_lake_into_a_bucket(s3_endpoint, engine, tmp_path):
     root = f"s3a://lake/{engine}"
     command = [

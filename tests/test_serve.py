@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from recsys import columns as C
 from recsys.als import fold_in
 from recsys.blend import cold_start, movie_popularity
+from recsys.jobs.tables import TABLES
 from recsys.serving import ServeConfig
 from recsys.serving.app import create_app
 
@@ -87,7 +88,7 @@ def test_an_unknown_user_gets_spark_s_cold_start_list(client, root, spark, pipel
     assert [i[C.MOVIE_ID] for i in popular] == drama[C.MOVIE_ID].tolist()
 
 
-def test_posted_ratings_are_committed_and_folded_in_at_once(client, root):
+def test_posted_ratings_are_committed_and_folded_in_at_once(client, root, spark):
     user = a_user(root, 2)
     before = client.get(f"/users/{user}/recommendations").json()
     first = before["items"][0][C.MOVIE_ID]
@@ -112,6 +113,9 @@ def test_posted_ratings_are_committed_and_folded_in_at_once(client, root):
     assert more["feedback_version"] == 1 and more["stored"] == 1  # the last rating of a movie
     assert DeltaTable(str(Path(root) / C.T_FEEDBACK)).version() == 1
     assert second not in {i[C.MOVIE_ID] for i in more["recommendations"]["items"]}
+    written = spark.read.format("delta").load(str(Path(root) / C.T_FEEDBACK)).schema
+    registered = TABLES[C.T_FEEDBACK].schema
+    assert [(f.name, f.dataType) for f in written] == [(f.name, f.dataType) for f in registered]
     commit = DeltaTable(str(Path(root) / C.T_FEEDBACK)).history(1)[0]
     assert '"job": "serve"' in commit["userMetadata"]
     history = client.get(f"/users/{user}/ratings?n=100").json()
