@@ -33,6 +33,11 @@ from recsys.vectorised import lookup, top_positions
 Item = dict[str, Any]
 
 
+def _wanted(genres: Sequence[str]) -> set[str]:
+    """A request's genres, lower-cased, blanks dropped."""
+    return {g.strip().lower() for g in genres if g.strip()}
+
+
 class Recommender:
     def __init__(self, snap: Snapshot, min_count: int = 20):
         self.snap = snap
@@ -42,6 +47,11 @@ class Recommender:
         well_rated = np.lexsort((cat.ids, -snap.counts, -snap.damped))
         self.well_rated = well_rated[snap.counts[well_rated] >= min_count]
         """Catalogue positions with ``min_count`` ratings, best damped mean first."""
+        self.by_genre: dict[str, np.ndarray] = {}
+        """Lower-cased genre -> which catalogue positions have it (built once, not per request)."""
+        for pos, names in enumerate(cat.genres):
+            for g in names:
+                self.by_genre.setdefault(g.lower(), np.zeros(len(cat.ids), bool))[pos] = True
 
     # ---- items ------------------------------------------------------------------------------
     def _item(
@@ -77,16 +87,15 @@ class Recommender:
 
     def genre_mask(self, genres: Sequence[str]) -> np.ndarray | None:
         """Catalogue positions having one of ``genres`` (case-insensitive); None = all."""
-        wanted = {g.strip().lower() for g in genres if g.strip()}
+        wanted = _wanted(genres)
         if not wanted:
             return None
-        return np.array(
-            [any(g.lower() in wanted for g in gs) for gs in self.snap.catalogue.genres], bool
-        )
+        none = np.zeros(len(self.snap.catalogue.ids), bool)
+        return np.logical_or.reduce([self.by_genre.get(g, none) for g in wanted])
 
     def has_genre(self, movie_id: int, genres: Sequence[str]) -> bool:
-        wanted = {g.strip().lower() for g in genres if g.strip()}
         pos = self.snap.catalogue.position(movie_id)
+        wanted = _wanted(genres)
         return pos is not None and any(g.lower() in wanted for g in self.snap.catalogue.genres[pos])
 
     # ---- cold start -------------------------------------------------------------------------
@@ -101,7 +110,7 @@ class Recommender:
             order = order[mask[order]]
         if len(exclude):
             order = order[~np.isin(cat.ids[order], np.asarray(exclude, np.int64))]
-        wanted = [g.strip().lower() for g in genres if g.strip()]
+        wanted = _wanted(genres)
         items = []
         for rank, pos in enumerate(order[:n], start=1):
             mine = cat.genres[pos]
