@@ -56,12 +56,15 @@ def udf_groups(spark: SparkSession, entities: int) -> int:
 _DTYPES = {IntegerType(): np.int32, LongType(): np.int64, DoubleType(): np.float64}
 
 
+def typed_columns(parts: list[tuple[np.ndarray, ...]], schema: StructType) -> dict[str, np.ndarray]:
+    """Per-entity tuples of column arrays joined into ``schema``'s columns, typed by it."""
+    cols = [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else None
+    return {
+        f.name: (cols[i] if cols else np.empty(0)).astype(_DTYPES[f.dataType])
+        for i, f in enumerate(schema.fields)
+    }
+
+
 def typed_frame(parts: list[tuple[np.ndarray, ...]], schema: StructType) -> pd.DataFrame:
     """A pandas UDF's output from per-entity tuples of column arrays, typed by ``schema``."""
-    cols = [np.concatenate(c) for c in zip(*parts, strict=True)] if parts else None
-    return pd.DataFrame(
-        {
-            f.name: (cols[i] if cols else np.empty(0)).astype(_DTYPES[f.dataType])
-            for i, f in enumerate(schema.fields)
-        }
-    )
+    return pd.DataFrame(typed_columns(parts, schema))

@@ -17,9 +17,13 @@ from recsys import columns as C
 from recsys.blend import (
     BlendWeights,
     Bucket,
+    GenreBits,
     attach_reasons,
+    because_sentence,
     blend,
+    blend_user,
     cold_start,
+    explain_user,
     mmr_rerank,
     movie_popularity,
     normalize_per_user,
@@ -164,6 +168,27 @@ def test_blend_equals_its_relational_definition(spark, method):
         ignore_nullable=True,
     )
     assert actual.select(C.HISTORY_BUCKET).distinct().count() == 3
+    # the serving fold-in's one-user blend is the same computation
+    got, rated = actual.toPandas(), ratings.toPandas()
+    offered = {s: f.toPandas() for s, f in sources.items()}
+    for user in (1, 2, 5, 9):
+        mine = {s: f[f[C.USER_ID] == user] for s, f in offered.items()}
+        one = blend_user(rated[rated[C.USER_ID] == user][C.MOVIE_ID].to_numpy(), mine,
+                         DEFAULT_WEIGHTS, 7, method)  # fmt: skip
+        want = got[got[C.USER_ID] == user].sort_values(C.RANK)
+        assert one[C.MOVIE_ID].tolist() == want[C.MOVIE_ID].tolist()
+        assert one[C.SCORE] == pytest.approx(want[C.SCORE].to_numpy(), abs=1e-12)
+        assert one[C.HISTORY_BUCKET].tolist() == want[C.HISTORY_BUCKET].tolist()
+        wanted = want[C.BECAUSE_MOVIE_ID].to_numpy(np.float64)
+        assert np.array_equal(one[C.BECAUSE_MOVIE_ID], wanted, equal_nan=True)
+
+
+def test_blend_user_without_candidates_is_empty():
+    from recsys.blend import DEFAULT_WEIGHTS
+
+    for sources in ({}, {"als": {C.MOVIE_ID: np.array([1]), C.SCORE: np.array([0.5])}}):
+        out = blend_user(np.array([1, 2]), sources, DEFAULT_WEIGHTS, 10)  # movie 1 is rated
+        assert len(out[C.MOVIE_ID]) == 0 and len(out[C.HISTORY_BUCKET]) == 0
 
 
 def test_weights_round_trip_and_validation(tmp_path):
@@ -327,6 +352,19 @@ def test_reasons_equal_their_relational_definition(spark):
     assert_df_equality(
         actual, expected.select(*actual.columns), ignore_row_order=True, ignore_nullable=True
     )
+    # the serving fold-in's one-user reasons are the same computation
+    got, offered, given = actual.toPandas(), recs.toPandas(), ratings.toPandas()
+    bits, titles = GenreBits.build(movies.toPandas()), {m: t for m, t, _ in catalogue}
+    for user in range(1, 11):
+        mine, theirs = offered[offered[C.USER_ID] == user], given[given[C.USER_ID] == user]
+        because, rating = explain_user(
+            mine[C.MOVIE_ID].to_numpy(), mine[C.BECAUSE_MOVIE_ID].to_numpy(np.float64),
+            theirs[C.MOVIE_ID].to_numpy(), theirs[C.RATING].to_numpy(), bits,
+        )  # fmt: skip
+        want = got[got[C.USER_ID] == user].set_index(C.MOVIE_ID).loc[mine[C.MOVIE_ID]]
+        assert because.tolist() == want[C.BECAUSE_MOVIE_ID].astype(float).tolist()
+        said = [because_sentence(titles[int(b)], r) for b, r in zip(because, rating, strict=True)]
+        assert said == want[C.REASON].tolist()
 
 
 def test_mmr_rerank_in_spark(spark, movies):

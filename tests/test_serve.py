@@ -62,6 +62,26 @@ def test_a_known_user_gets_the_batch_list(client, root):
     assert [i[C.MOVIE_ID] for i in three] == mine[C.MOVIE_ID].tolist()[:3]
 
 
+def test_a_repeated_request_is_answered_from_the_cache_as_the_app_answers_it(client, root):
+    app = client.app
+    served = app.state.server.served
+    user = a_user(root, 3)
+    path = f"/users/{user}/recommendations"
+    first = client.get(path)  # computed by the route, then cached
+    assert served.cached(user, 10, []) == first.content
+    served.rendered[user] = b'{"from": "cache"}'  # a marker: answered without the route
+    for again in (path, f"{path}?n=10", f"/users/{user:04d}/recommendations"):
+        hit = client.get(again)
+        assert hit.content == b'{"from": "cache"}'
+        assert hit.headers["content-type"] == first.headers["content-type"]
+        assert hit.headers["content-length"] == "17"
+    for other in (f"{path}?n=9", f"{path}?n=10&genres=Drama"):
+        assert client.get(other).json()["items"]  # anything else reaches the route
+    assert client.get(f"/users/{'9' * 5000}/recommendations").status_code == 422
+    label = 'recsys_http_requests_total{method="GET",route="/users/{user_id}/recommendations"'
+    assert f'{label},status="200"}} 6.0' in client.get("/metrics").text
+
+
 def test_a_genre_filter_or_a_longer_list_is_filled_by_a_fold_in(client, root):
     user = a_user(root, 1)
     got = client.get(f"/users/{user}/recommendations?n=15&genres=Comedy,drama").json()

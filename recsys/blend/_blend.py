@@ -158,34 +158,38 @@ def blend(
 
 def blend_user(
     rated: np.ndarray,
-    sources: Mapping[str, pd.DataFrame],
+    sources: Mapping[str, Mapping[str, Any]],
     weights: BlendWeights,
     n: int = 10,
     method: str = "minmax",
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """One user's blend outside Spark (the serving process's fold-in), by the same code as
     :func:`blend`: ``rated`` holds the user's movie ids, ``sources`` each source's candidates
-    (``movie_id, score[, because_movie_id]``). Returns :data:`BLENDED`'s columns, user 0."""
-
-    def part(movies: Any, source: int, score: Any, because: Any) -> pd.DataFrame:
-        return pd.DataFrame(
-            {
-                C.USER_ID: np.zeros(len(movies), np.int64),
-                C.MOVIE_ID: np.asarray(movies, np.int64),
-                _SOURCE: source,
-                C.SCORE: np.asarray(score, np.float64),
-                C.BECAUSE_MOVIE_ID: np.asarray(because, np.float64),
-            }
-        )
-
-    parts = [part(rated, _RATED, np.full(len(rated), np.nan), np.full(len(rated), np.nan))]
-    for name, df in sources.items():
-        because = df[C.BECAUSE_MOVIE_ID] if C.BECAUSE_MOVIE_ID in df else np.full(len(df), np.nan)
-        parts.append(part(df[C.MOVIE_ID], SOURCES.index(name), df[C.SCORE], because))
-    if not any(len(p) for p in parts[1:]):  # nothing proposed (e.g. a genre no movie has)
-        return pd.DataFrame({f.name: [] for f in BLENDED.fields})
-    block = pd.concat(parts, ignore_index=True)
-    return _blend_block(block, _BucketTable.of(weights), n, method, exclude_rated=True)
+    (columns ``movie_id, score[, because_movie_id]``: a DataFrame or a dict of arrays).
+    Returns :data:`BLENDED`'s columns as arrays (user 0; ``because_movie_id`` a float, NaN
+    for none), without pandas: a request's fold-in is a few hundred rows, where building
+    frames would cost more than the blend."""
+    movie, source, score, because = [np.asarray(rated, np.int64)], [_RATED], [], []
+    for name, cols in sources.items():
+        m = np.asarray(cols[C.MOVIE_ID], np.int64)
+        movie.append(m)
+        source.append(SOURCES.index(name))
+        score.append(np.asarray(cols[C.SCORE], np.float64))
+        b = cols.get(C.BECAUSE_MOVIE_ID)
+        because.append(np.full(len(m), np.nan) if b is None else np.asarray(b, np.float64))
+    sizes = [len(m) for m in movie]
+    nothing = np.full(sizes[0], np.nan)
+    return _blend_arrays(
+        np.zeros(sum(sizes), np.int64),
+        np.concatenate(movie),
+        np.repeat(np.asarray(source, np.int64), sizes),
+        np.concatenate([nothing, *score]),
+        np.concatenate([nothing, *because]),
+        _BucketTable.of(weights),
+        n,
+        method,
+        exclude_rated=True,
+    )
 
 
 _RATED, _SOURCE = -1, "_source"
@@ -225,13 +229,18 @@ class _BucketTable:
 
 def _normalised(score: np.ndarray, group: np.ndarray, method: str) -> np.ndarray:
     """Per-group normalisation as :func:`recsys.blend.normalize_per_user` (rows grouped by
-    ``group``, consecutive)."""
-    frame = pd.DataFrame({"g": group, "s": score})
-    by = frame.groupby("g", sort=False)["s"]
-    if method == "minmax":
-        lo, hi = by.transform("min").to_numpy(), by.transform("max").to_numpy()
+    ``group``, consecutive: one group's rows are next to each other)."""
+    if method == "minmax":  # min and max are exact: numpy, no frame
+        if not len(score):
+            return score
+        starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1]
+        sizes = np.diff(np.r_[starts, len(score)])
+        lo = np.repeat(np.fmin.reduceat(score, starts), sizes)  # fmin skips NaN, as pandas
+        hi = np.repeat(np.fmax.reduceat(score, starts), sizes)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(hi > lo, (score - lo) / (hi - lo), 1.0)
+    frame = pd.DataFrame({"g": group, "s": score})
+    by = frame.groupby("g", sort=False)["s"]
     if method == "rank":
         count = by.transform("size").to_numpy(np.float64)
         rank = by.rank(method="min", ascending=False).to_numpy()
@@ -248,9 +257,34 @@ def _blend_block(
     block: pd.DataFrame, table: _BucketTable, n: int, method: str, exclude_rated: bool
 ) -> pd.DataFrame:
     """One block of users: their ratings (source -1) and every source's candidate rows."""
-    user = block[C.USER_ID].to_numpy(np.int64)
-    movie = block[C.MOVIE_ID].to_numpy(np.int64)
-    source = block[_SOURCE].to_numpy(np.int64)
+    out = _blend_arrays(
+        block[C.USER_ID].to_numpy(np.int64),
+        block[C.MOVIE_ID].to_numpy(np.int64),
+        block[_SOURCE].to_numpy(np.int64),
+        block[C.SCORE].to_numpy(np.float64),
+        block[C.BECAUSE_MOVIE_ID].to_numpy(np.float64),
+        table,
+        n,
+        method,
+        exclude_rated,
+    )
+    out[C.BECAUSE_MOVIE_ID] = pd.array(out[C.BECAUSE_MOVIE_ID], dtype="Int32")  # NaN -> null
+    return pd.DataFrame(out)
+
+
+def _blend_arrays(
+    user: np.ndarray,
+    movie: np.ndarray,
+    source: np.ndarray,
+    score: np.ndarray,
+    because: np.ndarray,
+    table: _BucketTable,
+    n: int,
+    method: str,
+    exclude_rated: bool,
+) -> dict[str, np.ndarray]:
+    """:func:`_blend_block` on its columns: ratings are the rows of source -1; a
+    ``because`` of NaN is none. :data:`BLENDED`'s columns, ``because_movie_id`` a float."""
     key = (user << 32) | movie  # ids are non-negative ints (ingest's rules)
     is_rated = source == _RATED
     rated_keys = np.unique(key[is_rated])
@@ -261,14 +295,14 @@ def _blend_block(
     rows = np.flatnonzero(keep)
     rows = rows[np.lexsort((source[rows], user[rows]))]  # by user, then source
     user, movie, source, key = user[rows], movie[rows], source[rows], key[rows]
-    norm = _normalised(block[C.SCORE].to_numpy(np.float64)[rows], (user << 3) | source, method)
-    because = block[C.BECAUSE_MOVIE_ID].to_numpy(np.float64)[rows]
+    norm = _normalised(score[rows], (user << 3) | source, method)
+    because = because[rows]
     pairs, pair = np.unique(key, return_inverse=True)
     n_pairs = len(pairs)
     # each source's column: the max of its rows for the pair (null when it has none)
     scores = np.full((n_pairs, len(SOURCES)), np.nan)
     order = np.lexsort((norm, source, pair))  # the last row of each (pair, source) is its max
-    last = np.r_[np.diff(pair[order] * len(SOURCES) + source[order]) != 0, True]
+    last = np.r_[np.diff(pair[order] * len(SOURCES) + source[order]) != 0, True][: len(order)]
     scores[pair[order][last], source[order][last]] = norm[order][last]
     reason = np.full(n_pairs, np.nan)
     for s in reversed(_BECAUSE_ORDER):  # the first explaining source with an id wins
@@ -292,9 +326,9 @@ def _blend_block(
     out = {C.USER_ID: pair_user[top].astype(np.int32), C.MOVIE_ID: pair_movie[top].astype(np.int32)}
     for s, col in SCORE_COLUMNS.items():
         out[col] = scores[top, SOURCES.index(s)]
-    out[C.BECAUSE_MOVIE_ID] = pd.array(reason[top], dtype="Int32")  # NaN -> null
+    out[C.BECAUSE_MOVIE_ID] = reason[top]
     out[C.HISTORY_SIZE] = size[top].astype(np.int64)
     out[C.HISTORY_BUCKET] = table.labels[bucket[top]]
     out[C.SCORE] = total[top]
     out[C.RANK] = rank[rank <= n].astype(np.int32)
-    return pd.DataFrame(out)
+    return out

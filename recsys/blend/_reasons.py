@@ -137,18 +137,20 @@ class GenreBits:
         return np.bitwise_count(both).sum(axis=1, dtype=np.int64)
 
 
-def explain_user(recs: pd.DataFrame, rated: pd.DataFrame, genres: GenreBits) -> pd.DataFrame:
-    """One user's ``recs`` (``movie_id, because_movie_id``...) with every reason movie chosen
-    as :func:`attach_reasons` chooses it, and ``rating``: the user's rating of it. ``rated``
-    holds the user's ``movie_id, rating``."""
-    recs = recs.assign(**{C.USER_ID: 0})
-    theirs = pd.DataFrame({C.USER_ID: 0, C.MOVIE_ID: rated[C.MOVIE_ID].to_numpy(),
-                           _R: rated[C.RATING].to_numpy(np.float64)})  # fmt: skip
-    fields = [StructField(c, IntegerType() if c in (C.USER_ID, C.BECAUSE_MOVIE_ID) else
-                          DoubleType(), True) for c in recs.columns]  # fmt: skip
-    schema = StructType([*fields, StructField(_R, DoubleType(), True)])
-    out = _explain_block(recs, theirs, genres, schema)
-    return out.rename(columns={_R: C.RATING}).drop(columns=C.USER_ID)
+def explain_user(
+    movies: np.ndarray, because: np.ndarray, rated: np.ndarray, ratings: np.ndarray,
+    genres: GenreBits,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """One user's recommended ``movies`` with their sources' ``because`` ids (NaN for none):
+    every reason movie chosen as :func:`attach_reasons` chooses it, and the user's rating of
+    it (NaN where the user rated none), from the user's ``rated`` movies and ``ratings``.
+    Arrays in and out, no frames (the serving process's fold-in)."""
+    zeros = np.zeros(len(movies), np.int64)
+    return _explain_arrays(
+        zeros, np.asarray(movies, np.int64), np.asarray(because, np.float64),
+        np.zeros(len(rated), np.int64), np.asarray(rated, np.int64),
+        np.asarray(ratings, np.float64), genres,
+    )  # fmt: skip
 
 
 def _explain_block(
@@ -157,14 +159,40 @@ def _explain_block(
     """One block of users: each recommendation's ``because_movie_id`` (the source's, else the
     rated movie sharing most genres, higher rating, smaller id) and the user's rating of it
     (``_r``, null when the user did not rate it)."""
-    users = recs[C.USER_ID].to_numpy(np.int64)
-    movies = recs[C.MOVIE_ID].to_numpy(np.int64)
-    because = recs[C.BECAUSE_MOVIE_ID].to_numpy(np.float64)
-    r_user = rated[C.USER_ID].to_numpy(np.int64)
-    r_movie = rated[C.MOVIE_ID].to_numpy(np.int64)
+    because, rating = _explain_arrays(
+        recs[C.USER_ID].to_numpy(np.int64),
+        recs[C.MOVIE_ID].to_numpy(np.int64),
+        recs[C.BECAUSE_MOVIE_ID].to_numpy(np.float64),
+        rated[C.USER_ID].to_numpy(np.int64),
+        rated[C.MOVIE_ID].to_numpy(np.int64),
+        rated[_R].to_numpy(np.float64),
+        genres,
+    )
+    out = recs.copy()
+    out[C.BECAUSE_MOVIE_ID] = pd.array(because, dtype="Int32")  # NaN -> null
+    out[_R] = rating
+    for f in schema.fields:  # a nullable int column holding a null arrives as floats
+        if isinstance(f.dataType, IntegerType | LongType) and out[f.name].dtype.kind == "f":
+            out[f.name] = pd.array(
+                out[f.name], dtype="Int32" if f.dataType == IntegerType() else "Int64"
+            )
+    return out[[f.name for f in schema.fields]]
+
+
+def _explain_arrays(
+    users: np.ndarray,
+    movies: np.ndarray,
+    because: np.ndarray,
+    r_user: np.ndarray,
+    r_movie: np.ndarray,
+    r_rating: np.ndarray,
+    genres: GenreBits,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_explain_block` on columns: the recommendations' reason ids (a float, NaN for
+    none) and the users' ratings of them (NaN when not rated)."""
+    because = because.copy()
     order = np.lexsort((r_movie, r_user))
-    r_user, r_movie = r_user[order], r_movie[order]
-    r_rating = rated[_R].to_numpy(np.float64)[order]
+    r_user, r_movie, r_rating = r_user[order], r_movie[order], r_rating[order]
     raters, starts = np.unique(r_user, return_index=True)
     missing = np.flatnonzero(np.isnan(because))
     at, known = lookup(raters, users[missing])
@@ -178,12 +206,5 @@ def _explain_block(
         because[rec[best][first]] = src[best][first]
     ids = np.where(np.isnan(because), -1, because).astype(np.int64)
     pos, found = lookup((r_user << 32) | r_movie, (users << 32) | ids)
-    out = recs.copy()
-    out[C.BECAUSE_MOVIE_ID] = pd.array(because, dtype="Int32")  # NaN -> null
-    out[_R] = np.where(found & (ids >= 0), r_rating[pos] if len(r_rating) else np.nan, np.nan)
-    for f in schema.fields:  # a nullable int column holding a null arrives as floats
-        if isinstance(f.dataType, IntegerType | LongType) and out[f.name].dtype.kind == "f":
-            out[f.name] = pd.array(
-                out[f.name], dtype="Int32" if f.dataType == IntegerType() else "Int64"
-            )
-    return out[[f.name for f in schema.fields]]
+    rating = np.where(found & (ids >= 0), r_rating[pos] if len(r_rating) else np.nan, np.nan)
+    return because, rating

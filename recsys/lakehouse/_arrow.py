@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, PostCommitHookProperties, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from recsys.lakehouse._base import LakeError, user_metadata
@@ -57,13 +57,16 @@ class ArrowLake:
         check_readable(self.uri(name), table)
         return table.to_pyarrow_table(columns=columns), int(table.version())
 
-    def append(self, name: str, rows: pa.Table, **metadata: Any) -> int:
+    def append(self, name: str, rows: pa.Table, checkpoint: bool = True, **metadata: Any) -> int:
         """Append ``rows`` as one commit (the table is created on the first append); the
         version committed. Nothing is visible to readers before it. Later appends go through
         the same ``DeltaTable``, which the write brings up to date, so a commit does not
-        reload the log (a fresh load costs more with every commit the log holds)."""
+        reload the log (a fresh load costs more with every commit the log holds).
+        ``checkpoint=False``: no checkpoint even at the table's interval (the caller makes
+        them with :meth:`compact`, off its latency path)."""
         info = user_metadata(metadata)
         props = CommitProperties(custom_metadata={"userMetadata": info} if info else None)
+        hooks = None if checkpoint else PostCommitHookProperties(False, cleanup_expired_logs=False)
         table = self._table(name)
         try:
             write_deltalake(
@@ -72,6 +75,7 @@ class ArrowLake:
                 mode="append",
                 storage_options=None if table is not None else self.storage_options,
                 commit_properties=props,
+                post_commithook_properties=hooks,
             )
         except Exception as exc:  # deltalake's errors name no table
             raise LakeError(f"{self.uri(name)}: append failed ({exc})") from exc
@@ -79,12 +83,17 @@ class ArrowLake:
         assert table is not None
         return int(table.version())
 
-    def compact(self, name: str) -> int:
+    def compact(self, name: str, target_size: int | None = None, checkpoint: bool = False) -> int:
         """Rewrite the table's small files into few (an OPTIMIZE commit, no data change): an
-        append-per-request log otherwise makes every later commit and load slower. The
-        number of files removed."""
+        append-per-request log otherwise makes every later commit and load slower. Files of
+        ``target_size`` bytes or more are left alone. ``checkpoint``: then write a checkpoint
+        and drop expired log files, as a commit's hook would. The number of files removed."""
         table = self._table(name)
         if table is None:
             return 0
         table.update_incremental()  # plan on the latest files, not the last compaction's
-        return int(table.optimize.compact()["numFilesRemoved"])
+        removed = int(table.optimize.compact(target_size=target_size)["numFilesRemoved"])
+        if checkpoint:
+            table.create_checkpoint()
+            table.cleanup_metadata()
+        return removed

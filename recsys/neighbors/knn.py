@@ -42,7 +42,14 @@ from pyspark.sql.types import DoubleType, IntegerType, LongType, StructField, St
 from recsys import columns as C
 from recsys.candidates import TrainingData
 from recsys.schemas import RECS
-from recsys.vectorised import csr_ranges, lookup, top_positions, typed_frame, udf_groups
+from recsys.vectorised import (
+    csr_ranges,
+    lookup,
+    top_positions,
+    typed_columns,
+    typed_frame,
+    udf_groups,
+)
 
 __all__ = [
     "NEIGHBORS_SCHEMA",
@@ -426,13 +433,13 @@ def score_history(
     n: int,
     normalize: bool = False,
     positive: bool = False,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """One user's candidates, as :func:`itemknn_scores` scores each user of a block: ``movies``
     rated with term weights ``weights``; ``user_id`` 0, ``movie_id, score, rank,
-    because_movie_id``."""
-    block = pd.DataFrame({C.USER_ID: np.zeros(len(movies), np.int64), C.MOVIE_ID: movies,
-                          _RW: weights.astype(np.float64)})  # fmt: skip
-    return _score_users(block, model, n, normalize, positive)
+    because_movie_id`` as arrays (the serving process's fold-in: no frame for one user)."""
+    users = np.zeros(len(movies), np.int64)
+    found = _score_arrays(users, movies, weights.astype(np.float64), model, n, normalize, positive)
+    return typed_columns(found, _SCORES)
 
 
 def _popularity_divisor(ratings: DataFrame, power: float) -> _Divisor | None:
@@ -472,10 +479,26 @@ def _score_users(
     The sums are one sparse product per 256 users (users x movies ``_rw`` times the neighbour
     matrix), in scipy's C loops; per user, Python only ranks the row and finds the reasons.
     """
-    user_ids, user_pos = np.unique(block[C.USER_ID].to_numpy(np.int64), return_inverse=True)
+    users = block[C.USER_ID].to_numpy(np.int64)
+    movies = block[C.MOVIE_ID].to_numpy(np.int64)
     rws = block[_RW].to_numpy(np.float64)
+    return typed_frame(_score_arrays(users, movies, rws, nb, n, normalize, positive), _SCORES)
+
+
+def _score_arrays(
+    users: np.ndarray,
+    movies: np.ndarray,
+    rws: np.ndarray,
+    nb: _NeighborArrays,
+    n: int,
+    normalize: bool,
+    positive: bool,
+) -> list[tuple[np.ndarray, ...]]:
+    """:func:`_score_users` on the block's columns: per user, a tuple of :data:`_SCORES`'
+    columns."""
+    user_ids, user_pos = np.unique(users, return_inverse=True)
     norm = np.bincount(user_pos, weights=np.abs(rws), minlength=len(user_ids))
-    pos, known = lookup(nb.movie_ids, block[C.MOVIE_ID].to_numpy(np.int64))
+    pos, known = lookup(nb.movie_ids, movies)
     size = len(nb.movie_ids)
     rated = sp.csr_array((rws[known], (user_pos[known], pos[known])), shape=(len(user_ids), size))
     rated.sum_duplicates()
@@ -516,7 +539,7 @@ def _score_users(
                     nb.movie_ids[because],
                 )
             )
-    return typed_frame(out, _SCORES)
+    return out
 
 
 class _Scratch:

@@ -25,8 +25,9 @@ class ServeConfig:
     """Most ratings one ``POST /users/{id}/ratings`` may carry."""
     max_body_bytes: int = 65536
     """Largest request body accepted (413 above)."""
-    feedback_batch_ms: float = 2.0
-    """How long the feedback committer waits for more ratings before one Delta commit."""
+    feedback_batch_ms: float = 0.0
+    """How long the feedback committer waits for more ratings before one Delta commit (0:
+    commit at once; the requests arriving during a commit share the next one)."""
     cold_start_min_count: int = 20
     """Ratings a movie needs to be in the cold-start list (popular, well-rated)."""
     prior_weight: float = 10.0

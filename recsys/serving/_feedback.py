@@ -1,12 +1,14 @@
 """Posted ratings, durably: appended to the Delta ``feedback`` table before any request is
 answered, many requests per commit.
 
-Requests queue their rows with a future; one committer thread takes what is queued, waits up to
-``batch_ms`` for more, commits everything as one append and then resolves every future with
-the version (or the error). Under load a commit carries many requests, so the log grows by
-commits per ``batch_ms``, not per request; idle, a request waits one commit. Every
-``compact_every`` commits the table's small files are compacted.
-"""
+Requests queue their rows with a future; one committer thread takes everything queued (and
+what arrives within ``batch_ms``, 0 by default), commits it as one append and then resolves
+every future with the version (or the error). A commit takes a few milliseconds, and the
+requests that arrive during one go into the next, so under load a commit carries many
+requests while an idle request waits for one commit only. Every ``compact_every`` commits the
+table's small files are compacted and the log checkpointed in the background: an append costs
+more with every file the table holds (7 ms at 100 files, 25 ms at 300 on this machine), and a
+checkpoint made by the commit that reaches the table's interval would stall its requests."""
 
 from __future__ import annotations
 
@@ -34,11 +36,13 @@ FEEDBACK_SCHEMA = pa.schema(
 """``ratings``' columns, so ``recsys ingest --feedback`` upserts the rows as they are."""
 
 Rows = list[tuple[int, int, float]]
+COMPACT_TARGET_BYTES = 16 << 20
+"""Files this large are left as they are: a compaction rewrites only the recent small ones."""
 
 
 class FeedbackLog:
     def __init__(
-        self, lake: ArrowLake, run_id: str, batch_ms: float = 2.0, compact_every: int = 100
+        self, lake: ArrowLake, run_id: str, batch_ms: float = 0.0, compact_every: int = 20
     ):
         self.lake = lake
         self.run_id = run_id
@@ -73,9 +77,10 @@ class FeedbackLog:
             batch = [first]
             deadline = time.monotonic() + self.batch_s
             stop = False
-            while (left := deadline - time.monotonic()) > 0:
+            while True:  # what queued meanwhile, then what arrives within the window
+                left = deadline - time.monotonic()
                 try:
-                    item = self._queue.get(timeout=left)
+                    item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if item is None:
@@ -101,7 +106,7 @@ class FeedbackLog:
 
         def compact() -> None:
             try:
-                self.compactor.compact(FEEDBACK)
+                self.compactor.compact(FEEDBACK, COMPACT_TARGET_BYTES, checkpoint=True)
             except Exception as exc:  # a failed compaction loses nothing; the next one retries
                 print(f"recsys serve: compacting {FEEDBACK} failed ({exc}); will retry")
 
@@ -118,7 +123,9 @@ class FeedbackLog:
                 times.append(at)
         table = pa.table([users, movies, ratings, times], schema=FEEDBACK_SCHEMA)
         try:
-            version = self.lake.append(FEEDBACK, table, job="serve", run_id=self.run_id)
+            version = self.lake.append(
+                FEEDBACK, table, checkpoint=False, job="serve", run_id=self.run_id
+            )
         except Exception as exc:
             _settle(batch, error=exc)
             return

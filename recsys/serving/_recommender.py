@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from recsys import columns as C
 from recsys.als import fold_in
@@ -31,6 +30,7 @@ from recsys.serving._snapshot import Snapshot
 from recsys.vectorised import lookup, top_positions
 
 Item = dict[str, Any]
+Columns = dict[str, np.ndarray]
 
 
 def _wanted(genres: Sequence[str]) -> set[str]:
@@ -120,9 +120,11 @@ class Recommender:
         return items
 
     # ---- fold-in ----------------------------------------------------------------------------
+    # Each source returns its candidates as arrays (``movie_id, score[, because_movie_id]``),
+    # None when the lake has no such model.
     def _als(
         self, movies: np.ndarray, ratings: np.ndarray, k: int, mask: np.ndarray | None
-    ) -> pd.DataFrame | None:
+    ) -> Columns | None:
         als = self.snap.als
         if als is None:
             return None
@@ -137,7 +139,7 @@ class Recommender:
             scores[~(inside & mask[at])] = -np.inf
         top = top_positions(scores, als.ids, k)
         top = top[np.isfinite(scores[top])]
-        return pd.DataFrame({C.MOVIE_ID: als.ids[top], C.SCORE: scores[top]})
+        return {C.MOVIE_ID: als.ids[top], C.SCORE: scores[top]}
 
     def _neighbors(
         self,
@@ -147,7 +149,7 @@ class Recommender:
         k: int,
         mask: np.ndarray | None,
         normalize: bool = False,
-    ) -> pd.DataFrame | None:
+    ) -> Columns | None:
         if model is None:
             return None
         found = score_history(
@@ -159,22 +161,24 @@ class Recommender:
             positive=normalize,
         )
         if mask is not None:
-            at, inside = lookup(self.snap.catalogue.ids, found[C.MOVIE_ID].to_numpy(np.int64))
-            found = found[inside & mask[at]].head(k)
+            at, inside = lookup(self.snap.catalogue.ids, found[C.MOVIE_ID].astype(np.int64))
+            keep = np.flatnonzero(inside & mask[at])[:k]
+            found = {c: v[keep] for c, v in found.items()}
         return found
 
-    def _popularity(self, movies: np.ndarray, k: int, mask: np.ndarray | None) -> pd.DataFrame:
+    def _popularity(self, movies: np.ndarray, k: int, mask: np.ndarray | None) -> Columns:
         cat = self.snap.catalogue
         order = self.popular if mask is None else self.popular[mask[self.popular]]
         order = order[: 3 * k]  # as FittedPopularity: the 3k most-rated, minus the rated ones
         order = order[~np.isin(cat.ids[order], movies)][:k]
-        return pd.DataFrame({C.MOVIE_ID: cat.ids[order], C.SCORE: self.snap.counts[order] * 1.0})
+        return {C.MOVIE_ID: cat.ids[order], C.SCORE: self.snap.counts[order] * 1.0}
 
     def fold_in(
         self, movies: np.ndarray, ratings: np.ndarray, n: int, genres: Sequence[str] = ()
     ) -> tuple[list[Item], str | None]:
         """The top ``n`` for a user whose history is ``movies`` rated ``ratings`` (and its
-        history bucket); an empty history gets the cold-start list."""
+        history bucket); an empty history gets the cold-start list. Arrays from end to end:
+        a POST waits for this, and frames for a few hundred rows would cost most of it."""
         if not len(movies):
             return self.cold_start(n, genres), None
         params = self.snap.recommend
@@ -191,43 +195,28 @@ class Recommender:
             "content": self._neighbors(self.snap.content, movies, centred, content_k, mask, True),
             "popularity": self._popularity(movies, k, mask),
         }
-        sources = {s: df for s, df in sources.items() if df is not None and len(df)}
-        blended = blend_user(movies, sources, params.weights, n, params.normalization)
-        if not len(blended):
+        found = {s: c for s, c in sources.items() if c is not None and len(c[C.MOVIE_ID])}
+        blended = blend_user(movies, found, params.weights, n, params.normalization)
+        if not len(blended[C.MOVIE_ID]):
             return self.cold_start(n, genres, exclude=movies), None
-        rated = pd.DataFrame({C.MOVIE_ID: movies, C.RATING: ratings})
-        explained = explain_user(
-            blended[[C.MOVIE_ID, C.BECAUSE_MOVIE_ID]], rated, self.snap.catalogue.bits
+        picked = blended[C.MOVIE_ID].astype(np.int64)
+        because, rating = explain_user(
+            picked, blended[C.BECAUSE_MOVIE_ID], movies, ratings, self.snap.catalogue.bits
         )
+        cat = self.snap.catalogue
+        scores = [(s, blended[c]) for s, c in SCORE_COLUMNS.items()]
         items = []
-        for row, because, rating in zip(
-            blended.itertuples(index=False),
-            explained[C.BECAUSE_MOVIE_ID],
-            explained[C.RATING],
-            strict=True,
-        ):
-            record = row._asdict()
-            scores = {
-                s: round(float(record[c]), 6)
-                for s, c in SCORE_COLUMNS.items()
-                if not pd.isna(record[c])
-            }
-            if pd.isna(because) or pd.isna(rating):
-                pos = self.snap.catalogue.position(int(record[C.MOVIE_ID]))
-                genre = self.snap.catalogue.genres[pos][:1] if pos is not None else []
-                reason, because = popular_sentence(genre[0] if genre else None), None
+        for i, movie in enumerate(picked.tolist()):
+            if np.isnan(because[i]) or np.isnan(rating[i]):
+                pos = cat.position(movie)
+                genre = cat.genres[pos][:1] if pos is not None else []
+                reason, why = popular_sentence(genre[0] if genre else None), None
             else:
-                pos = self.snap.catalogue.position(int(because))
-                title = self.snap.catalogue.titles[pos] if pos is not None else f"movie {because}"
-                reason, because = because_sentence(str(title), float(rating)), int(because)
-            items.append(
-                self._item(
-                    int(record[C.MOVIE_ID]),
-                    int(record[C.RANK]),
-                    record[C.SCORE],
-                    reason,
-                    because,
-                    scores,
-                )
-            )
-        return items, str(blended[C.HISTORY_BUCKET].iloc[0])
+                why = int(because[i])
+                pos = cat.position(why)
+                title = cat.titles[pos] if pos is not None else f"movie {why}"
+                reason = because_sentence(str(title), float(rating[i]))
+            mine = {s: round(float(v[i]), 6) for s, v in scores if not np.isnan(v[i])}
+            rank = int(blended[C.RANK][i])
+            items.append(self._item(movie, rank, blended[C.SCORE][i], reason, why, mine))
+        return items, str(blended[C.HISTORY_BUCKET][0])

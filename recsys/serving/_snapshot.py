@@ -142,6 +142,10 @@ class Grouped:
         ids, starts = np.unique(_ints(table, key), return_index=True)
         return cls(ids, np.r_[starts, table.num_rows], table)
 
+    def size(self, key: int) -> int:
+        pos, known = lookup(self.ids, np.array([key], np.int64))
+        return int(self.indptr[pos[0] + 1] - self.indptr[pos[0]]) if known[0] else 0
+
     def rows(self, key: int) -> list[dict[str, Any]]:
         pos, known = lookup(self.ids, np.array([key], np.int64))
         if not known[0]:

@@ -120,7 +120,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.server = server
-    app.add_middleware(server.metrics.middleware, limit=config.max_body_bytes)
     N = Annotated[int, Query(ge=1, le=config.max_n, description="how many items")]
 
     def require_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
@@ -144,7 +143,9 @@ def create_app(
     ) -> Response:
         served, wanted = server.served, _genres(genres)
         body = served.cached(user_id, n, wanted)
-        if body is None:  # computing may mean a fold-in: off the event loop
+        if body is None and served.cheap(user_id, n, wanted):
+            body = served.encoded(user_id, n, wanted)
+        elif body is None:  # a fold-in takes milliseconds: off the event loop
             body = await asyncio.to_thread(served.encoded, user_id, n, wanted)
         return Response(body, media_type="application/json")
 
@@ -266,7 +267,47 @@ def create_app(
     async def bad_value(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
+    route = next(r for r in app.routes if getattr(r, "endpoint", None) is recommendations)
+    app.add_middleware(CachedAnswers, server=server, route=route)
+    app.add_middleware(server.metrics.middleware, limit=config.max_body_bytes)  # outermost
     return app
+
+
+class CachedAnswers:
+    """``GET /users/{id}/recommendations`` answered from the cached bytes before FastAPI
+    routes, validates and runs the dependency machinery: that costs more than the answer
+    itself and, at saturation, sets the latency tail. Only a request whose exact answer is in
+    the cache is served here (an entry exists only after the same request passed FastAPI's
+    validation); anything else goes on to the app unchanged."""
+
+    PREFIX, SUFFIX = "/users/", "/recommendations"
+
+    def __init__(self, app: Any, server: Server, route: Any):
+        self.app, self.server, self.route = app, server, route
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = self._cached(scope) if scope["type"] == "http" else None
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route"] = self.route  # the metrics label it as the route it is
+        headers = [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _cached(self, scope: dict[str, Any]) -> bytes | None:
+        path: str = scope["path"]
+        if (
+            scope["method"] != "GET"
+            or scope["query_string"] not in (b"", b"n=%d" % DEFAULT_N)
+            or not path.startswith(self.PREFIX)
+            or not path.endswith(self.SUFFIX)
+        ):
+            return None
+        user = path[len(self.PREFIX) : -len(self.SUFFIX)]
+        if not (0 < len(user) <= 10 and user.isascii() and user.isdigit()) or int(user) > MAX_ID:
+            return None
+        return self.server.served.cached(int(user), DEFAULT_N, [])
 
 
 def serve(
@@ -278,7 +319,11 @@ def serve(
     """Run the app on uvicorn until interrupted (``recsys serve``); says where it listens
     once the socket is bound (``--port 0`` picks a free port)."""
     import uvicorn
+    from threadpoolctl import threadpool_limits
 
+    # every request's numpy work is small: BLAS threads would only spin against the
+    # committer and the event loop for the same cores (POST p99 53 -> 41 ms on 2 cores)
+    threadpool_limits(1, user_api="blas")
     config = config or ServeConfig()
     app = create_app(root, config, storage_options)
     server: Server = app.state.server
