@@ -8,7 +8,7 @@ import pandas as pd
 from pyspark.sql import SparkSession
 from pyspark.sql.types import DoubleType, IntegerType, LongType, StructType
 
-__all__ = ["csr_ranges", "lookup", "top_positions", "typed_frame", "udf_groups"]
+__all__ = ["csr_ranges", "lookup", "top_positions", "typed_columns", "typed_frame", "udf_groups"]
 
 
 def csr_ranges(indptr: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -191,6 +191,23 @@ def test_blend_user_without_candidates_is_empty():
         assert len(out[C.MOVIE_ID]) == 0 and len(out[C.HISTORY_BUCKET]) == 0
 
 
+def test_numpy_min_max_equals_pandas_per_group_with_missing_scores():
+    import pandas as pd
+
+    from recsys.blend._blend import _normalised
+
+    rng = np.random.default_rng(3)
+    group = np.sort(rng.integers(0, 30, 400))
+    score = np.where(rng.random(400) < 0.2, np.nan, rng.normal(size=400).round(1))
+    score[group == group[0]] = np.nan  # a group without any score
+    by = pd.Series(score).groupby(group)
+    lo, hi = by.transform("min").to_numpy(), by.transform("max").to_numpy()
+    with np.errstate(invalid="ignore"):
+        want = np.where(hi > lo, (score - lo) / (hi - lo), 1.0)
+    assert np.array_equal(_normalised(score, group, "minmax"), want, equal_nan=True)
+    assert len(_normalised(np.empty(0), np.empty(0, np.int64), "minmax")) == 0
+
+
 def test_weights_round_trip_and_validation(tmp_path):
     path = tmp_path / "w.yaml"
     import yaml

@@ -24,6 +24,7 @@ class GatedLake:
         self.entered = threading.Event()
         self.gate = threading.Event()
         self.fail_next = False
+        self.compactions = 0
 
     def append(self, name: str, rows, **metadata) -> int:
         self.entered.set()
@@ -34,7 +35,8 @@ class GatedLake:
         self.commits.append(rows.num_rows)
         return len(self.commits) - 1
 
-    def compact(self, name: str, target_size: int | None = None) -> int:
+    def compact(self, name: str, target_size: int | None = None, checkpoint: bool = False) -> int:
+        self.compactions += 1
         return 0
 
 
@@ -62,7 +64,8 @@ def test_a_failed_commit_fails_its_requests_and_the_next_one_commits():
     lake = GatedLake()
     lake.gate.set()
     lake.fail_next = True
-    log = FeedbackLog(lake, "run", compact_every=10**9)  # type: ignore[arg-type]
+    log = FeedbackLog(lake, "run", compact_every=1)  # type: ignore[arg-type]
+    log.compactor = lake  # type: ignore[assignment]  # count the compactions
 
     async def scenario() -> int:
         with pytest.raises(OSError, match="disk full"):
@@ -74,6 +77,7 @@ def test_a_failed_commit_fails_its_requests_and_the_next_one_commits():
         assert asyncio.run(scenario()) == 0 and lake.commits == [1]
     finally:
         log.close()
+    assert lake.compactions == 1  # after the commit, not after the failure
 
 
 def test_compaction_keeps_every_row_and_checkpoints_the_log(tmp_path):

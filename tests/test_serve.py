@@ -77,9 +77,12 @@ def test_a_repeated_request_is_answered_from_the_cache_as_the_app_answers_it(cli
         assert hit.headers["content-length"] == "17"
     for other in (f"{path}?n=9", f"{path}?n=10&genres=Drama"):
         assert client.get(other).json()["items"]  # anything else reaches the route
+    assert client.get(path).content == b'{"from": "cache"}'
+    assert asyncio.run(app.state.server.reload(force=True)) is True
+    assert client.get(path).json()["items"]  # a new snapshot starts with an empty cache
     assert client.get(f"/users/{'9' * 5000}/recommendations").status_code == 422
     label = 'recsys_http_requests_total{method="GET",route="/users/{user_id}/recommendations"'
-    assert f'{label},status="200"}} 6.0' in client.get("/metrics").text
+    assert f'{label},status="200"}} 8.0' in client.get("/metrics").text
 
 
 def test_a_genre_filter_or_a_longer_list_is_filled_by_a_fold_in(client, root):

@@ -95,5 +95,7 @@ class ArrowLake:
         removed = int(table.optimize.compact(target_size=target_size)["numFilesRemoved"])
         if checkpoint:
             table.create_checkpoint()
-            table.cleanup_metadata()
+            settings = table.metadata().configuration
+            if settings.get("delta.enableExpiredLogCleanup", "true").lower() != "false":
+                table.cleanup_metadata()  # as the hook would: logs past their retention
         return removed

@@ -5,6 +5,7 @@ with one assignment, so every request sees one consistent state and none is drop
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,8 @@ class Served:
     """Per user, ratings posted since the snapshot was read: (movie, rating, feedback version)."""
     rendered: dict[int, bytes] = field(default_factory=dict)
     """Encoded default answers (``n`` = 10, no genre filter) by user, oldest first."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Guards changes to ``live`` and ``rendered`` (reads are single dict lookups)."""
 
     @classmethod
     def of(cls, snap: Snapshot, min_count: int, previous: Served | None = None) -> Served:
@@ -123,14 +126,17 @@ class Served:
     def encoded(self, user_id: int, n: int, genres: Sequence[str]) -> bytes:
         seen = len(self.live.get(user_id, ()))
         body = json.dumps(self.recommendations(user_id, n, genres)).encode()
-        # cached only if no rating was posted for the user meanwhile (it would be stale)
-        if n == DEFAULT_N and not genres and len(self.live.get(user_id, ())) == seen:
-            if len(self.rendered) >= MAX_CACHED:
-                self.rendered.pop(next(iter(self.rendered)), None)  # the oldest entry
-            self.rendered[user_id] = body
+        # cached only if no rating was posted for the user meanwhile (it would be stale); the
+        # check and the store are one step against posted() (fold-ins run in threads)
+        with self._lock:
+            if n == DEFAULT_N and not genres and len(self.live.get(user_id, ())) == seen:
+                if len(self.rendered) >= MAX_CACHED:
+                    self.rendered.pop(next(iter(self.rendered)), None)  # the oldest entry
+                self.rendered[user_id] = body
         return body
 
     def posted(self, user_id: int, rows: list[tuple[int, float]], version: int) -> None:
-        mine = self.live.setdefault(user_id, [])
-        mine.extend((m, r, version) for m, r in rows)
-        self.rendered.pop(user_id, None)
+        with self._lock:
+            mine = self.live.setdefault(user_id, [])
+            mine.extend((m, r, version) for m, r in rows)
+            self.rendered.pop(user_id, None)
