@@ -22,6 +22,7 @@ from recsys.blend import GenreBits, RecommendConfig
 from recsys.config import updated
 from recsys.lakehouse import ArrowLake
 from recsys.neighbors import neighbor_model
+from recsys.runs import T_RUNS
 from recsys.vectorised import lookup
 
 FEEDBACK = C.T_FEEDBACK
@@ -258,7 +259,7 @@ def load(lake: ArrowLake, prior_weight: float = 10.0) -> Snapshot:
             "`recsys ingest`) on this lake first"
         )
     feedback = read(FEEDBACK, [C.USER_ID, C.MOVIE_ID, C.RATING, C.RATED_AT])
-    runs = read("runs", [C.RUN_ID, "job", "status", "started_at", C.PARAMS])
+    runs = read(T_RUNS, [C.RUN_ID, "job", "status", "started_at", C.PARAMS])
     catalogue = Catalogue.of(movies)
 
     users, items, values = (_ints(ratings, C.USER_ID), _ints(ratings, C.MOVIE_ID),
